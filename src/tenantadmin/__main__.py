@@ -1,0 +1,3 @@
+from tenantadmin.cli.main import main
+
+main()

@@ -1,0 +1,68 @@
+"""Where the database is.
+
+The order is the one an operator expects from a command-line tool: the flag beats the environment, which beats the
+config file, which beats the embedded default. ``None`` means "use the embedded server".
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "tenantadmin"
+URL_VARIABLE = "TENANTADMIN_DATABASE_URL"
+
+
+class ConfigError(Exception):
+    """The configuration file or a configured URL cannot be used."""
+
+
+@dataclass(frozen=True)
+class DatabaseChoice:
+    url: str | None
+    origin: str  # "--database-url", the variable's name, the config file's path, or "embedded"
+
+    @property
+    def embedded(self) -> bool:
+        return self.url is None
+
+
+def config_path() -> Path:
+    return platformdirs.user_config_path(APP_NAME) / "config.toml"
+
+
+def data_path() -> Path:
+    return platformdirs.user_data_path(APP_NAME)
+
+
+def choose_database(flag_url: str | None = None) -> DatabaseChoice:
+    if flag_url:
+        return DatabaseChoice(normalise_url(flag_url), "--database-url")
+    if env_url := os.environ.get(URL_VARIABLE):
+        return DatabaseChoice(normalise_url(env_url), URL_VARIABLE)
+    path = config_path()
+    if path.is_file():
+        try:
+            settings = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+            raise ConfigError(f"cannot read {path}: {error}") from error
+        file_url = settings.get("database_url")
+        if file_url is not None and not isinstance(file_url, str):
+            raise ConfigError(f"{path}: database_url must be a string")
+        if file_url:
+            return DatabaseChoice(normalise_url(file_url), str(path))
+    return DatabaseChoice(None, "embedded")
+
+
+def normalise_url(url: str) -> str:
+    """Accept the URL forms operators paste (libpq's and SQLAlchemy's) and return SQLAlchemy's psycopg 3 form."""
+    scheme, separator, rest = url.strip().partition("://")
+    if not separator or scheme not in {"postgresql", "postgres", "postgresql+psycopg"}:
+        raise ConfigError(
+            f"not a PostgreSQL URL: {url!r} (expected postgresql://user:password@host:port/database)"
+        )
+    return f"postgresql+psycopg://{rest}"

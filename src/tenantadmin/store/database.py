@@ -1,0 +1,86 @@
+"""Opening the database a command works on: the configured server, or the embedded one, migrated to head."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from tenantadmin.config import DatabaseChoice, data_path
+
+from . import migrations
+from .embedded import EmbeddedServer
+from .engine import create_engine, safe_url
+from .errors import DatabaseUnavailable
+
+
+@dataclass
+class Database:
+    engine: Engine
+    url: str
+    origin: str
+    embedded: EmbeddedServer | None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def embedded_server() -> EmbeddedServer:
+    return EmbeddedServer(data_path())
+
+
+def open_database(choice: DatabaseChoice, *, require_head: bool = True) -> Database:
+    """Connect, and check the schema is the one this tenantadmin expects.
+
+    The embedded server is started, and migrated to head, as needed. A configured server is never migrated behind the
+    operator's back: unless ``require_head`` is off (the ``db`` commands), a schema other than head is refused.
+    """
+    if choice.embedded:
+        server = embedded_server()
+        engine = _open_embedded(server)
+        return Database(engine, engine.url.render_as_string(hide_password=False), choice.origin, server)
+    assert choice.url is not None
+    engine = create_engine(choice.url)
+    try:
+        revision = _revision(engine, choice.url)
+        if require_head:
+            migrations.require_head(revision, choice.url)
+    except Exception:
+        engine.dispose()
+        raise
+    return Database(engine, choice.url, choice.origin, None)
+
+
+def _open_embedded(server: EmbeddedServer) -> Engine:
+    url = server.url()
+    if url is not None:  # the usual case: a previous command left the server running
+        engine = create_engine(url)
+        try:
+            if _revision(engine, url) == migrations.HEAD_REVISION:
+                return engine
+        except DatabaseUnavailable:
+            pass
+        engine.dispose()
+    with server.lock():
+        url = server.start()
+        engine = create_engine(url)
+        try:
+            revision = _revision(engine, url)
+            if revision is not None and not migrations.is_known(revision):
+                migrations.require_head(revision, url)
+            if revision != migrations.HEAD_REVISION:
+                migrations.upgrade(engine)
+        except Exception:
+            engine.dispose()
+            raise
+    return engine
+
+
+def _revision(engine: Engine, url: str) -> str | None:
+    try:
+        with engine.connect() as connection:
+            return migrations.current_revision(connection)
+    except sa.exc.OperationalError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        raise DatabaseUnavailable(f"cannot connect to {safe_url(url)}: {reason}") from error

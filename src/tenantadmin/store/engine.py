@@ -1,0 +1,23 @@
+"""SQLAlchemy engines, configured once for every caller."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Engine, make_url
+
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+def create_engine(url: str | URL, **options: object) -> Engine:
+    """An engine for tenantadmin's psycopg 3 URLs; a dead server fails fast instead of hanging a command."""
+    return sa.create_engine(
+        url,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS, "application_name": "tenantadmin"},
+        pool_pre_ping=True,
+        **options,
+    )
+
+
+def safe_url(url: str | URL) -> str:
+    """The URL as it may be shown to a person: the password masked."""
+    return make_url(url).render_as_string(hide_password=True)

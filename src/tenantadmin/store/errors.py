@@ -1,0 +1,13 @@
+"""Why the database cannot be used. Front ends map each to a message and exit status 3."""
+
+
+class DatabaseError(Exception):
+    """The database cannot serve tenantadmin right now."""
+
+
+class DatabaseUnavailable(DatabaseError):
+    """No connection could be made, or the embedded server could not be started."""
+
+
+class SchemaOutOfDate(DatabaseError):
+    """The database's schema is not the one this tenantadmin was built for."""

@@ -1,0 +1,29 @@
+"""The tables of the seed plan as typed SQLAlchemy models; ``Base.metadata`` is what Alembic migrates to."""
+
+from .api_keys import ApiKey, KeyStatus, KeyType
+from .base import NAMING_CONVENTION, Base
+from .events import EventSource, StoredEvent
+from .memberships import MemberRole, Membership, MembershipStatus
+from .organizations import SLUG_MAX_LENGTH, SLUG_PATTERN, Organization, OrganizationStatus
+from .users import EMAIL_PATTERN, User, UserRole, UserStatus
+
+__all__ = [
+    "EMAIL_PATTERN",
+    "NAMING_CONVENTION",
+    "SLUG_MAX_LENGTH",
+    "SLUG_PATTERN",
+    "ApiKey",
+    "Base",
+    "EventSource",
+    "KeyStatus",
+    "KeyType",
+    "MemberRole",
+    "Membership",
+    "MembershipStatus",
+    "Organization",
+    "OrganizationStatus",
+    "StoredEvent",
+    "User",
+    "UserRole",
+    "UserStatus",
+]

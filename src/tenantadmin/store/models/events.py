@@ -1,0 +1,84 @@
+"""The event log: every action an operator takes, in the order it was recorded.
+
+``position`` is the store's global order (what readers follow and append conditions refer to); ``id`` is a UUIDv7 made
+by the application, so that an event is named before it is written and sorts by time.
+
+``user_id`` and ``organization_id`` are indexed but are not foreign keys: the log must outlive what it describes, and a
+foreign key would either forbid deleting a user forever or (SET NULL, CASCADE) rewrite history.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, CheckConstraint, Identity, Index, Integer, String, func, text
+from sqlalchemy.dialects.postgresql import INET
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, creation_time, json_object, one_of
+from .users import IpAddress
+
+
+class EventSource(enum.StrEnum):
+    CLI = "cli"
+    TUI = "tui"
+    API = "api"
+    SYSTEM = "system"
+    WEBHOOK = "webhook"
+
+
+class StoredEvent(Base):
+    __tablename__ = "events"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger, Identity(always=True), unique=True)
+
+    event_type: Mapped[str] = mapped_column(String(255), index=True)
+    aggregate_type: Mapped[str] = mapped_column(String(100))
+    aggregate_id: Mapped[uuid.UUID]
+    aggregate_version: Mapped[int] = mapped_column(Integer)
+
+    data: Mapped[dict[str, Any]]
+    metadata_: Mapped[dict[str, Any]] = json_object("metadata")
+    tags: Mapped[dict[str, Any]] = json_object()
+
+    user_id: Mapped[uuid.UUID | None]
+    organization_id: Mapped[uuid.UUID | None]
+    session_id: Mapped[str | None] = mapped_column(String(255))
+    correlation_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    causation_id: Mapped[str | None] = mapped_column(String(255), index=True)
+
+    source: Mapped[EventSource] = mapped_column(one_of(EventSource, "source"), server_default="system", index=True)
+    version: Mapped[str | None] = mapped_column(String(50))
+    ip_address: Mapped[IpAddress | None] = mapped_column(INET)
+    user_agent: Mapped[str | None] = mapped_column(String(500))
+
+    event_timestamp: Mapped[datetime] = mapped_column(server_default=func.now(), index=True)
+    created_at: Mapped[datetime] = creation_time()
+
+    processed: Mapped[bool] = mapped_column(server_default="false")
+    processed_at: Mapped[datetime | None]
+    retry_count: Mapped[int] = mapped_column(server_default="0")
+    error_message: Mapped[str | None] = mapped_column(String(1000))
+
+    __table_args__ = (
+        Index(None, "aggregate_type", "aggregate_id"),
+        Index(None, "aggregate_id", "aggregate_version"),
+        Index(None, "aggregate_type", "event_timestamp"),
+        # These two also serve lookups by organization_id or user_id alone (their leading column).
+        Index(None, "organization_id", "event_timestamp"),
+        Index(None, "user_id", "event_timestamp"),
+        # Only unprocessed events are ever looked up by this flag; the rest need no index entry.
+        Index(None, "processed", postgresql_where=text("NOT processed")),
+        Index(None, "tags", postgresql_using="gin"),
+        Index(None, "data", postgresql_using="gin"),
+        CheckConstraint("length(trim(event_type)) > 0", name="event_type_not_blank"),
+        CheckConstraint("length(trim(aggregate_type)) > 0", name="aggregate_type_not_blank"),
+        CheckConstraint("aggregate_version >= 0", name="aggregate_version_not_negative"),
+        CheckConstraint("jsonb_typeof(tags) = 'object'", name="tags_is_object"),
+        CheckConstraint("jsonb_typeof(metadata) = 'object'", name="metadata_is_object"),
+        CheckConstraint("retry_count >= 0", name="retry_count_not_negative"),
+    )
