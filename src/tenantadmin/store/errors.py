@@ -11,3 +11,7 @@ class DatabaseUnavailable(DatabaseError):
 
 class SchemaOutOfDate(DatabaseError):
     """The database's schema is not the one this tenantadmin was built for."""
+
+
+class RevisionError(ValueError):
+    """Alembic refused a revision argument: unknown, or not reachable in the direction asked."""

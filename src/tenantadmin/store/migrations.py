@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from .engine import safe_url
-from .errors import SchemaOutOfDate
+from .errors import RevisionError, SchemaOutOfDate
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -63,15 +63,23 @@ def is_known(revision: str) -> bool:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
-    with engine.begin() as connection:
-        command.upgrade(alembic_config(connection), revision)
+    _run(engine, command.upgrade, revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
     from alembic import command
 
-    with engine.begin() as connection:
-        command.downgrade(alembic_config(connection), revision)
+    _run(engine, command.downgrade, revision)
+
+
+def _run(engine: Engine, move, revision: str) -> None:
+    from alembic.util import CommandError
+
+    try:
+        with engine.begin() as connection:
+            move(alembic_config(connection), revision)
+    except CommandError as error:
+        raise RevisionError(str(error)) from error
 
 
 def require_head(revision: str | None, url: str) -> None:

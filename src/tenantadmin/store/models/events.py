@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import BigInteger, CheckConstraint, Identity, Index, Integer, String, func, text
 from sqlalchemy.dialects.postgresql import INET
 from sqlalchemy.orm import Mapped, mapped_column
+from uuid6 import uuid7
 
 from .base import Base, creation_time, json_object, one_of
 from .users import IpAddress
@@ -33,7 +34,7 @@ class EventSource(enum.StrEnum):
 class StoredEvent(Base):
     __tablename__ = "events"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
     position: Mapped[int] = mapped_column(BigInteger, Identity(always=True), unique=True)
 
     event_type: Mapped[str] = mapped_column(String(255), index=True)
@@ -51,7 +52,9 @@ class StoredEvent(Base):
     correlation_id: Mapped[str | None] = mapped_column(String(255), index=True)
     causation_id: Mapped[str | None] = mapped_column(String(255), index=True)
 
-    source: Mapped[EventSource] = mapped_column(one_of(EventSource, "source"), server_default="system", index=True)
+    source: Mapped[EventSource] = mapped_column(
+        one_of(EventSource, "source"), server_default="system", index=True
+    )
     version: Mapped[str | None] = mapped_column(String(50))
     ip_address: Mapped[IpAddress | None] = mapped_column(INET)
     user_agent: Mapped[str | None] = mapped_column(String(500))

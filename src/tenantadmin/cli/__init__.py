@@ -1,0 +1,1 @@
+"""The headless command line. It must never import textual: scripts pay for what they use."""

@@ -1,0 +1,39 @@
+"""Exit statuses: 0 done, 1 refused, 2 bad usage or input, 3 database unreachable or schema out of date."""
+
+from __future__ import annotations
+
+import click
+
+from tenantadmin.config import ConfigError
+from tenantadmin.services.errors import InvalidInput, ServiceError
+from tenantadmin.store.errors import DatabaseError
+
+REFUSED = 1
+USAGE = 2
+DATABASE = 3
+
+
+class Failure(click.ClickException):
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def exit_code_for(error: Exception) -> int | None:
+    if isinstance(error, (InvalidInput, ConfigError)):
+        return USAGE
+    if isinstance(error, ServiceError):
+        return REFUSED
+    if isinstance(error, DatabaseError):
+        return DATABASE
+    return None
+
+
+class Group(click.Group):
+    """Turns the typed errors of the layers below into one line on stderr and the right exit status."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (ConfigError, ServiceError, DatabaseError) as error:
+            raise Failure(str(error), exit_code_for(error)) from error

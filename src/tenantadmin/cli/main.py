@@ -1,0 +1,43 @@
+"""``tenantadmin``: the console script."""
+
+from __future__ import annotations
+
+import click
+
+from tenantadmin import __version__
+
+from . import db
+from .context import Settings
+from .errors import Group
+
+
+@click.group(cls=Group, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--database-url", metavar="URL", help="PostgreSQL URL (beats TENANTADMIN_DATABASE_URL and config.toml)."
+)
+@click.option("--json", "json_", is_flag=True, help="Print JSON on stdout.")
+@click.option("-q", "--quiet", is_flag=True, help="Print no messages on stderr.")
+@click.version_option(__version__, "--version", prog_name="tenantadmin")
+@click.pass_context
+def cli(ctx: click.Context, database_url: str | None, json_: bool, quiet: bool) -> None:
+    """Administer organizations, members, API keys and the audit log of a multi-tenant platform.
+
+    With no URL configured, tenantadmin runs its own PostgreSQL in your data directory.
+
+    \b
+    Example:
+      tenantadmin db status
+    """
+    settings = ctx.ensure_object(Settings)
+    settings.database_url = database_url
+    settings.json = settings.json or json_
+    settings.quiet = settings.quiet or quiet
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+
+
+cli.add_command(db.db)
+
+
+def main() -> None:
+    cli(prog_name="tenantadmin")

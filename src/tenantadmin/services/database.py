@@ -1,0 +1,115 @@
+"""Looking after the database itself: where it is, whether it answers, its schema revision, the embedded server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from tenantadmin.config import DatabaseChoice
+from tenantadmin.store import migrations
+from tenantadmin.store.database import Database, embedded_server, open_database
+from tenantadmin.store.engine import safe_url
+from tenantadmin.store.errors import DatabaseError, RevisionError
+
+from .errors import InvalidInput, InvalidState
+
+
+@dataclass(frozen=True)
+class DatabaseStatus:
+    origin: str  # where the URL came from: --database-url, the variable, the config file, or "embedded"
+    url: str | None  # password masked
+    data_directory: str | None  # embedded server only
+    server_log: str | None  # embedded server only
+    running: bool
+    server_version: str | None
+    current_revision: str | None
+    head_revision: str
+    error: str | None  # why the database could not be reached
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.current_revision == self.head_revision
+
+
+@dataclass(frozen=True)
+class Migration:
+    url: str  # password masked
+    from_revision: str | None
+    to_revision: str | None
+
+
+def status(choice: DatabaseChoice) -> DatabaseStatus:
+    """Never raises for an unreachable database: saying so is the point of a status."""
+    server = embedded_server() if choice.embedded else None
+    where = {
+        "origin": choice.origin,
+        "data_directory": str(server.pgdata) if server else None,
+        "server_log": str(server.log_path) if server else None,
+        "head_revision": migrations.HEAD_REVISION,
+    }
+    try:
+        database = open_database(choice, require_head=False)
+    except DatabaseError as error:
+        return DatabaseStatus(
+            url=safe_url(choice.url) if choice.url else None,
+            running=server.is_running() if server else False,
+            server_version=None,
+            current_revision=None,
+            error=str(error),
+            **where,
+        )
+    try:
+        with database.engine.connect() as connection:
+            version = connection.scalar(sa.text("SHOW server_version"))
+            revision = migrations.current_revision(connection)
+    finally:
+        database.close()
+    return DatabaseStatus(
+        url=safe_url(database.url),
+        running=True,
+        server_version=version,
+        current_revision=revision,
+        error=None,
+        **where,
+    )
+
+
+def url(choice: DatabaseChoice) -> str:
+    """The URL in libpq's form, for psql and friends; the embedded server is started if need be."""
+    database = open_database(choice, require_head=False)
+    database.close()
+    return database.url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def upgrade(choice: DatabaseChoice, revision: str = "head") -> Migration:
+    return _migrate(choice, migrations.upgrade, revision)
+
+
+def downgrade(choice: DatabaseChoice, revision: str) -> Migration:
+    return _migrate(choice, migrations.downgrade, revision)
+
+
+def stop(choice: DatabaseChoice) -> bool:
+    """Stop the embedded server; False when it was not running."""
+    if not choice.embedded:
+        raise InvalidState(
+            f"the database comes from {choice.origin}, not the embedded server: nothing to stop"
+        )
+    return embedded_server().stop()
+
+
+def _migrate(choice: DatabaseChoice, move, revision: str) -> Migration:
+    database: Database = open_database(choice, require_head=False)
+    try:
+        with database.engine.connect() as connection:
+            before = migrations.current_revision(connection)
+        try:
+            move(database.engine, revision)
+        except RevisionError as error:
+            raise InvalidInput(str(error)) from error
+        with database.engine.connect() as connection:
+            after = migrations.current_revision(connection)
+    finally:
+        database.close()
+    return Migration(safe_url(database.url), before, after)
