@@ -1,0 +1,110 @@
+"""`tenantadmin db ...` against a configured server: output, exit statuses, and the schema commands."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from tenantadmin import __version__
+from tenantadmin.store import migrations
+from tenantadmin.store.engine import create_engine
+
+from .clirunner import tenantadmin
+from .conftest import url_text
+
+
+def schema_of(url) -> tuple[str | None, int]:
+    """The database's revision and how many tables it has."""
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        revision = migrations.current_revision(connection)
+        tables = connection.scalar(sa.text("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"))
+    engine.dispose()
+    return revision, tables
+
+
+def test_status_reports_a_configured_database_as_json_without_its_password(fresh_database, tmp_path):
+    url = url_text(fresh_database.set(password="s3cret-pw"))
+    run = tenantadmin("--database-url", url, "db", "status", "--json", home=tmp_path)
+    assert run.code == 0, run.stderr
+    status = run.json()
+    assert status["origin"] == "--database-url"
+    assert status["running"] is True and status["error"] is None
+    assert status["current_revision"] == status["head_revision"] == migrations.HEAD_REVISION
+    assert status["up_to_date"] is True
+    assert status["data_directory"] is None
+    assert int(status["server_version"].split(".")[0]) >= 15
+    assert "s3cret-pw" not in run.stdout + run.stderr
+
+
+def test_status_names_the_variable_or_the_config_file_it_found_the_url_in(fresh_database, tmp_path):
+    url = url_text(fresh_database)
+    by_variable = tenantadmin("db", "status", "--json", home=tmp_path, TENANTADMIN_DATABASE_URL=url)
+    assert by_variable.json()["origin"] == "TENANTADMIN_DATABASE_URL"
+
+    config = tmp_path / "config" / "tenantadmin" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(f'database_url = "{url}"\n')
+    by_file = tenantadmin("db", "status", "--json", home=tmp_path)
+    assert by_file.json()["origin"] == str(config)
+    assert by_file.json()["current_revision"] == migrations.HEAD_REVISION
+
+
+def test_an_unreachable_database_exits_3_with_one_line(tmp_path):
+    run = tenantadmin("--database-url", "postgresql://nobody@127.0.0.1:1/none", "db", "status", home=tmp_path)
+    assert run.code == 3
+    assert run.stderr.count("\n") == 1 and "cannot connect" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_a_malformed_url_is_a_usage_error(tmp_path):
+    run = tenantadmin("--database-url", "mysql://x@y/z", "db", "status", home=tmp_path)
+    assert (run.code, run.stderr.strip()) == (2, "Error: not a PostgreSQL URL: 'mysql://x@y/z' (expected "
+                                              "postgresql://user:password@host:port/database)")
+
+
+def test_upgrade_builds_an_empty_database_and_downgrade_base_needs_yes(empty_database, tmp_path):
+    url = url_text(empty_database)
+    assert schema_of(empty_database) == (None, 0)
+
+    upgrade = tenantadmin("--database-url", url, "db", "upgrade", home=tmp_path)
+    assert upgrade.code == 0, upgrade.stderr
+    assert f"schema empty -> {migrations.HEAD_REVISION}" in upgrade.stderr
+    assert schema_of(empty_database) == (migrations.HEAD_REVISION, 6)
+
+    unconfirmed = tenantadmin("--database-url", url, "db", "downgrade", "base", home=tmp_path)
+    assert unconfirmed.code == 2 and "--yes" in unconfirmed.stderr
+    assert schema_of(empty_database) == (migrations.HEAD_REVISION, 6)
+
+    downgrade = tenantadmin("--database-url", url, "db", "downgrade", "base", "--yes", "--json", home=tmp_path)
+    assert downgrade.code == 0, downgrade.stderr
+    assert downgrade.json()["from_revision"] == migrations.HEAD_REVISION
+    assert downgrade.json()["to_revision"] is None
+    assert schema_of(empty_database) == (None, 1)  # only alembic's own, empty, version table
+
+
+def test_an_unknown_revision_is_a_usage_error_and_changes_nothing(empty_database, tmp_path):
+    run = tenantadmin("--database-url", url_text(empty_database), "db", "upgrade", "nonsense", home=tmp_path)
+    assert run.code == 2 and "nonsense" in run.stderr
+    assert schema_of(empty_database) == (None, 0)
+
+
+def test_stop_refuses_a_configured_database(fresh_database, tmp_path):
+    run = tenantadmin("--database-url", url_text(fresh_database), "db", "stop", home=tmp_path)
+    assert run.code == 1 and "not the embedded server" in run.stderr
+
+
+def test_url_prints_the_libpq_form(fresh_database, tmp_path):
+    run = tenantadmin("--database-url", url_text(fresh_database), "db", "url", home=tmp_path)
+    assert run.stdout.strip() == url_text(fresh_database).replace("postgresql+psycopg://", "postgresql://")
+
+
+def test_version(tmp_path):
+    run = tenantadmin("--version", home=tmp_path)
+    assert run.code == 0 and __version__ in run.stdout
+
+
+@pytest.mark.parametrize("command", ["status", "url", "upgrade", "downgrade", "stop"])
+def test_every_db_command_has_an_example_in_its_help(command, tmp_path):
+    run = tenantadmin("db", command, "--help", home=tmp_path)
+    assert run.code == 0 and "Example:" in run.stdout and "tenantadmin" in run.stdout.split("Example:")[1]

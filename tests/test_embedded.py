@@ -1,0 +1,97 @@
+"""The embedded default: with no URL configured, tenantadmin runs, migrates and reuses a private PostgreSQL."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tenantadmin.store import migrations
+from tenantadmin.store.embedded import EmbeddedServer
+
+from .clirunner import environment, tenantadmin
+
+
+def server_in(home: Path) -> EmbeddedServer:
+    return EmbeddedServer(home / "data" / "tenantadmin")
+
+
+def postmaster_pid(home: Path) -> int:
+    return int((server_in(home).pgdata / "postmaster.pid").read_text().split()[0])
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    """One user's home for the module's tests: the first of them pays for initdb."""
+    home = tmp_path_factory.mktemp("user")
+    yield home
+    server_in(home).stop()
+
+
+def test_first_command_creates_starts_and_migrates_the_embedded_server(home):
+    run = tenantadmin("db", "status", "--json", home=home)
+    assert run.code == 0, run.stderr
+    status = run.json()
+    assert status["origin"] == "embedded"
+    assert status["data_directory"] == str(server_in(home).pgdata)
+    assert status["running"] is True
+    assert status["current_revision"] == migrations.HEAD_REVISION
+    assert Path(status["server_log"]).is_file()
+
+
+def test_db_url_connects_to_the_migrated_tenantadmin_database(home):
+    url = tenantadmin("db", "url", home=home).stdout.strip()
+    with psycopg.connect(url) as connection:
+        assert connection.execute("SELECT current_database()").fetchone() == ("tenantadmin",)
+        assert connection.execute("SELECT count(*) FROM organizations").fetchone() == (0,)
+
+
+def test_later_commands_reuse_the_running_server(home):
+    before = postmaster_pid(home)
+    assert tenantadmin("db", "status", home=home).code == 0
+    assert postmaster_pid(home) == before
+
+
+def test_the_embedded_database_migrates_itself_back_to_head(home):
+    down = tenantadmin("db", "downgrade", "base", "--yes", home=home)
+    assert down.code == 0, down.stderr
+    status = tenantadmin("db", "status", "--json", home=home).json()
+    assert status["current_revision"] == migrations.HEAD_REVISION
+
+
+def test_stop_stops_and_the_next_command_starts_again(home):
+    stop = tenantadmin("db", "stop", home=home)
+    assert stop.code == 0 and "stopped" in stop.stderr
+    assert not server_in(home).is_running()
+    again = tenantadmin("db", "stop", home=home)
+    assert again.code == 0 and "not running" in again.stderr
+    status = tenantadmin("db", "status", "--json", home=home)
+    assert status.code == 0 and status.json()["running"] is True
+    assert server_in(home).is_running()
+
+
+def test_simultaneous_first_runs_initialise_once(tmp_path):
+    command = [sys.executable, "-m", "tenantadmin", "db", "status", "--json"]
+    runs = [
+        subprocess.Popen(command, env=environment(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    try:
+        outcomes = [run.communicate(timeout=180) for run in runs]
+        assert [run.returncode for run in runs] == [0, 0, 0], [stderr for _, stderr in outcomes]
+        url = tenantadmin("db", "url", home=tmp_path).stdout.strip()
+        with psycopg.connect(url) as connection:
+            assert connection.execute(
+                "SELECT count(*) FROM pg_database WHERE datname = 'tenantadmin'"
+            ).fetchone() == (1,)
+            assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [
+                (migrations.HEAD_REVISION,)
+            ]
+        server = server_in(tmp_path)
+        log = server.log_path.read_text()
+        assert log.count("database system is ready to accept connections") == 1
+    finally:
+        server_in(tmp_path).stop()

@@ -1,0 +1,272 @@
+"""The database itself rejects bad rows, whoever writes them: every check, unique constraint and cascade."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from uuid6 import uuid7
+
+from tenantadmin.store.models import Organization, StoredEvent, User
+
+DIGEST = "a" * 64
+
+
+def insert(connection, table: str, **values):
+    """Insert through an untyped table, so that only the database, not SQLAlchemy, judges the values."""
+    row = {key: json.dumps(value) if isinstance(value, dict | list) and key != "allowed_ips" else value
+           for key, value in values.items()}
+    statement = sa.table(table, *map(sa.column, row), sa.column("id")).insert().values(row).returning(sa.column("id"))
+    return connection.execute(statement).scalar_one()
+
+
+def rejection(connection, table: str, **values) -> str:
+    """The name of the constraint that refused the row."""
+    with pytest.raises(sa.exc.IntegrityError) as caught, connection.begin_nested():
+        insert(connection, table, **values)
+    return caught.value.orig.diag.constraint_name
+
+
+@pytest.fixture
+def user_id(connection):
+    return insert(connection, "users", email="owner@example.com")
+
+
+@pytest.fixture
+def organization_id(connection):
+    return insert(connection, "organizations", name="Acme", slug="acme")
+
+
+def valid(table: str, user_id, organization_id) -> dict:
+    return {
+        "users": {"email": "ada@example.com"},
+        "organizations": {"name": "Initech", "slug": "initech"},
+        "user_organizations": {"user_id": user_id, "organization_id": organization_id},
+        "api_keys": {
+            "key_id": "k1",
+            "key_hash": "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+            "key_prefix": "ta_k1",
+            "user_id": user_id,
+            "name": "deploys",
+        },
+        "events": {
+            "id": uuid7(),
+            "event_type": "organization.created",
+            "aggregate_type": "organization",
+            "aggregate_id": organization_id,
+            "aggregate_version": 1,
+            "data": {},
+        },
+    }[table]
+
+
+@pytest.mark.parametrize(
+    ("table", "bad", "constraint"),
+    [
+        ("organizations", {"name": "   "}, "ck_organizations_name_not_blank"),
+        ("organizations", {"slug": "Acme"}, "ck_organizations_slug_format"),
+        ("organizations", {"slug": "acme-"}, "ck_organizations_slug_format"),
+        ("organizations", {"slug": "-acme"}, "ck_organizations_slug_format"),
+        ("organizations", {"slug": "ac--me"}, "ck_organizations_slug_format"),
+        ("organizations", {"slug": "ac me"}, "ck_organizations_slug_format"),
+        ("organizations", {"slug": "acme;"}, "ck_organizations_slug_format"),
+        ("organizations", {"status": "archived"}, "ck_organizations_status"),
+        ("users", {"email": "not-an-email"}, "ck_users_email_format"),
+        ("users", {"email": "ada@example"}, "ck_users_email_format"),
+        ("users", {"email": "Ada@Example.com"}, "ck_users_email_normalised"),
+        ("users", {"password_hash": ""}, "ck_users_password_hash_not_empty"),
+        ("users", {"password_reset_token": "plain-token"}, "ck_users_password_reset_token_digest"),
+        ("users", {"email_verification_token": "plain-token"}, "ck_users_email_verification_token_digest"),
+        ("users", {"failed_login_attempts": -1}, "ck_users_failed_login_attempts_not_negative"),
+        ("users", {"status": "gone"}, "ck_users_status"),
+        ("users", {"role": "root"}, "ck_users_role"),
+        ("user_organizations", {"role": "guest"}, "ck_user_organizations_role"),
+        ("user_organizations", {"status": "banned"}, "ck_user_organizations_status"),
+        ("user_organizations", {"invitation_token": "plain-token"}, "ck_user_organizations_invitation_token_digest"),
+        ("api_keys", {"key_id": " "}, "ck_api_keys_key_id_not_blank"),
+        ("api_keys", {"key_hash": ""}, "ck_api_keys_key_hash_not_empty"),
+        ("api_keys", {"key_prefix": ""}, "ck_api_keys_key_prefix_not_empty"),
+        ("api_keys", {"name": ""}, "ck_api_keys_name_not_blank"),
+        ("api_keys", {"key_type": "admin"}, "ck_api_keys_key_type"),
+        ("api_keys", {"status": "lost"}, "ck_api_keys_status"),
+        ("api_keys", {"scopes": {"read": True}}, "ck_api_keys_scopes_is_array"),
+        ("api_keys", {"allowed_ips": []}, "ck_api_keys_allowed_ips_not_empty"),
+        ("api_keys", {"usage_count": -1}, "ck_api_keys_usage_count_not_negative"),
+        ("api_keys", {"usage_limit": 0}, "ck_api_keys_usage_limit_positive"),
+        ("events", {"event_type": " "}, "ck_events_event_type_not_blank"),
+        ("events", {"aggregate_type": ""}, "ck_events_aggregate_type_not_blank"),
+        ("events", {"aggregate_version": -1}, "ck_events_aggregate_version_not_negative"),
+        ("events", {"tags": ["org"]}, "ck_events_tags_is_object"),
+        ("events", {"metadata": ["x"]}, "ck_events_metadata_is_object"),
+        ("events", {"retry_count": -1}, "ck_events_retry_count_not_negative"),
+        ("events", {"source": "carrier-pigeon"}, "ck_events_source"),
+    ],
+)
+def test_check_constraint_rejects_a_bad_row(connection, user_id, organization_id, table, bad, constraint):
+    row = valid(table, user_id, organization_id)
+    insert(connection, table, **row | {"id": uuid7()} if table == "events" else row)  # the valid row is accepted
+    if table in {"organizations", "users", "api_keys"} or table == "user_organizations":
+        row = valid_variant(connection, table, row)
+    assert rejection(connection, table, **row | bad) == constraint
+
+
+def valid_variant(connection, table: str, row: dict) -> dict:
+    """A second valid row of the table, so that only the bad value, not a unique constraint, can refuse it."""
+    if table == "organizations":
+        return row | {"slug": "initech-2"}
+    if table == "users":
+        return row | {"email": "grace@example.com"}
+    if table == "api_keys":
+        return row | {"key_id": "k2", "key_hash": row["key_hash"] + "2"}
+    return row | {"user_id": insert(connection, "users", email="third@example.com")}
+
+
+@pytest.mark.parametrize(
+    ("table", "first", "second", "constraint"),
+    [
+        ("organizations", {"name": "A", "slug": "same"}, {"name": "B", "slug": "same"}, "uq_organizations_slug"),
+        ("users", {"email": "same@example.com"}, {"email": "same@example.com"}, "uq_users_email"),
+        ("users", {"email": "a@example.com", "username": "ada"}, {"email": "b@example.com", "username": "ada"},
+         "uq_users_username"),
+    ],
+)
+def test_unique_constraint_rejects_a_duplicate(connection, table, first, second, constraint):
+    insert(connection, table, **first)
+    assert rejection(connection, table, **second) == constraint
+
+
+def test_emails_are_unique_whatever_their_case_because_only_the_normalised_form_is_stored(connection):
+    insert(connection, "users", email="ada@example.com")
+    assert rejection(connection, "users", email="ADA@example.com") in {"ck_users_email_normalised", "uq_users_email"}
+
+
+def test_a_deleted_organization_gives_its_slug_back_but_a_live_one_does_not(connection):
+    first = insert(connection, "organizations", name="Old", slug="reused")
+    assert rejection(connection, "organizations", name="New", slug="reused") == "uq_organizations_slug"
+    connection.execute(sa.text("UPDATE organizations SET status = 'deleted' WHERE id = :id"), {"id": first})
+    insert(connection, "organizations", name="New", slug="reused")
+    assert rejection(connection, "organizations", name="Third", slug="reused") == "uq_organizations_slug"
+
+
+def test_key_id_and_key_hash_are_unique(connection, user_id):
+    key = valid("api_keys", user_id, None)
+    insert(connection, "api_keys", **key)
+    assert rejection(connection, "api_keys", **key | {"key_hash": "other"}) == "uq_api_keys_key_id"
+    assert rejection(connection, "api_keys", **key | {"key_id": "other"}) == "uq_api_keys_key_hash"
+
+
+def test_one_membership_per_user_and_organization(connection, user_id, organization_id):
+    insert(connection, "user_organizations", user_id=user_id, organization_id=organization_id)
+    assert (
+        rejection(connection, "user_organizations", user_id=user_id, organization_id=organization_id, role="admin")
+        == "uq_user_organizations_user_id_organization_id"
+    )
+
+
+def test_invitation_token_digests_are_unique(connection, user_id, organization_id):
+    other_org = insert(connection, "organizations", name="Other", slug="other")
+    insert(connection, "user_organizations", user_id=user_id, organization_id=organization_id, invitation_token=DIGEST)
+    assert (
+        rejection(connection, "user_organizations", user_id=user_id, organization_id=other_org, invitation_token=DIGEST)
+        == "uq_user_organizations_invitation_token"
+    )
+
+
+def count(connection, table: str, **where) -> int:
+    clause = " AND ".join(f"{column} = :{column}" for column in where)
+    return connection.scalar(sa.text(f"SELECT count(*) FROM {table} WHERE {clause}"), where)
+
+
+def test_deleting_an_organization_deletes_its_memberships_and_keys_but_not_its_events(
+    connection, user_id, organization_id
+):
+    insert(connection, "user_organizations", user_id=user_id, organization_id=organization_id)
+    insert(connection, "api_keys", **valid("api_keys", user_id, organization_id) | {"organization_id": organization_id})
+    insert(connection, "events", **valid("events", user_id, organization_id) | {"organization_id": organization_id})
+    connection.execute(sa.text("DELETE FROM organizations WHERE id = :id"), {"id": organization_id})
+    assert count(connection, "user_organizations", organization_id=organization_id) == 0
+    assert count(connection, "api_keys", organization_id=organization_id) == 0
+    assert count(connection, "events", organization_id=organization_id) == 1
+    assert count(connection, "users", id=user_id) == 1
+
+
+def test_deleting_a_user_deletes_their_memberships_and_keys_and_forgets_them_as_author(
+    connection, user_id, organization_id
+):
+    inviter = insert(connection, "users", email="inviter@example.com")
+    insert(connection, "user_organizations", user_id=user_id, organization_id=organization_id, invited_by=inviter)
+    insert(connection, "api_keys", **valid("api_keys", user_id, organization_id))
+    authored = insert(connection, "organizations", name="Authored", slug="authored", created_by=inviter)
+
+    connection.execute(sa.text("DELETE FROM users WHERE id = :id"), {"id": inviter})
+    assert count(connection, "user_organizations", user_id=user_id) == 1  # the invited member stays
+    assert connection.scalar(sa.text("SELECT invited_by FROM user_organizations WHERE user_id = :id"), {"id": user_id}) is None
+    assert connection.scalar(sa.text("SELECT created_by FROM organizations WHERE id = :id"), {"id": authored}) is None
+
+    connection.execute(sa.text("DELETE FROM users WHERE id = :id"), {"id": user_id})
+    assert count(connection, "user_organizations", user_id=user_id) == 0
+    assert count(connection, "api_keys", user_id=user_id) == 0
+
+
+def test_updated_at_follows_every_update(connection, organization_id):
+    long_ago = datetime.now(UTC) - timedelta(days=3)
+    connection.execute(sa.text("UPDATE organizations SET updated_at = :t"), {"t": long_ago})  # even this is overridden
+    stamped = connection.scalar(sa.text("SELECT updated_at FROM organizations WHERE id = :id"), {"id": organization_id})
+    assert stamped == connection.scalar(sa.text("SELECT now()"))
+    assert stamped > long_ago
+
+
+def test_event_positions_are_assigned_by_the_database_and_increase(connection, organization_id):
+    ids = [insert(connection, "events", **valid("events", None, organization_id)) for _ in range(3)]
+    positions = connection.scalars(
+        sa.text("SELECT position FROM events WHERE id = ANY(:ids) ORDER BY id"), {"ids": ids}
+    ).all()
+    assert positions == sorted(positions) and len(set(positions)) == 3 and positions[0] >= 1
+    with pytest.raises(sa.exc.ProgrammingError, match="GENERATED ALWAYS"), connection.begin_nested():
+        insert(connection, "events", **valid("events", None, organization_id) | {"position": 10**9})
+
+
+def test_events_have_no_server_made_id(connection, organization_id):
+    row = valid("events", None, organization_id)
+    del row["id"]
+    with pytest.raises(sa.exc.IntegrityError, match="id"), connection.begin_nested():
+        connection.execute(
+            sa.table("events", *map(sa.column, row)).insert().values(row | {"data": "{}"})
+        )
+
+
+def test_the_orm_names_events_with_time_ordered_uuid7(session):
+    organization = Organization(name="Acme", slug="acme-orm")
+    session.add(organization)
+    session.flush()
+    events = [
+        StoredEvent(
+            event_type="organization.created",
+            aggregate_type="organization",
+            aggregate_id=organization.id,
+            aggregate_version=index,
+            data={"n": index},
+            tags={"org": "acme-orm"},
+        )
+        for index in range(3)
+    ]
+    session.add_all(events)
+    session.flush()
+    assert all(event.id.version == 7 for event in events)
+    assert [event.id for event in events] == sorted(event.id for event in events)
+    assert [event.position for event in sorted(events, key=lambda e: e.id)] == sorted(e.position for e in events)
+
+
+def test_orm_round_trips_typed_columns(session):
+    user = User(email="typed@example.com", last_login_ip=ipaddress.ip_address("2001:db8::1"))
+    session.add(user)
+    session.flush()
+    session.refresh(user)
+    assert user.status == "active" and user.role == "user" and user.timezone == "UTC"
+    assert user.created_at.tzinfo is not None
+    assert isinstance(user.id, uuid.UUID)
+    assert user.last_login_ip == ipaddress.ip_address("2001:db8::1")
