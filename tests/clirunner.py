@@ -22,9 +22,7 @@ class Run:
 
 def environment(home: Path, **extra: str) -> dict[str, str]:
     """No configuration from the machine: the user directories are the test's own, and no URL is set."""
-    variables = {
-        key: value for key, value in os.environ.items() if not key.startswith(("TENANTADMIN_", "XDG_"))
-    }
+    variables = {key: value for key, value in os.environ.items() if not key.startswith(("TENANTADMIN_", "XDG_"))}
     variables |= {
         "HOME": str(home),
         "XDG_CONFIG_HOME": str(home / "config"),
@@ -41,5 +39,6 @@ def tenantadmin(*args: str, home: Path, input: str | None = None, **extra: str) 
         capture_output=True,
         text=True,
         timeout=120,
+        check=False,
     )
     return Run(result.returncode, result.stdout, result.stderr)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 
@@ -59,8 +63,16 @@ def test_an_unreachable_database_exits_3_with_one_line(tmp_path):
 
 def test_a_malformed_url_is_a_usage_error(tmp_path):
     run = tenantadmin("--database-url", "mysql://x@y/z", "db", "status", home=tmp_path)
-    assert (run.code, run.stderr.strip()) == (2, "Error: not a PostgreSQL URL: 'mysql://x@y/z' (expected "
-                                              "postgresql://user:password@host:port/database)")
+    assert run.code == 2
+    assert run.stderr.strip() == (
+        "Error: not a PostgreSQL URL: 'mysql://x@y/z' (expected postgresql://user:password@host:port/database)"
+    )
+
+
+def test_the_console_script_is_installed(tmp_path):
+    script = Path(sys.executable).parent / "tenantadmin"
+    result = subprocess.run([script, "--version"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0 and __version__ in result.stdout
 
 
 def test_upgrade_builds_an_empty_database_and_downgrade_base_needs_yes(empty_database, tmp_path):

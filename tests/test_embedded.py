@@ -37,7 +37,7 @@ def test_first_command_creates_starts_and_migrates_the_embedded_server(home):
     status = run.json()
     assert status["origin"] == "embedded"
     assert status["data_directory"] == str(server_in(home).pgdata)
-    assert status["running"] is True
+    assert status["running"] is True and status["started"] is True
     assert status["current_revision"] == migrations.HEAD_REVISION
     assert Path(status["server_log"]).is_file()
 
@@ -51,7 +51,8 @@ def test_db_url_connects_to_the_migrated_tenantadmin_database(home):
 
 def test_later_commands_reuse_the_running_server(home):
     before = postmaster_pid(home)
-    assert tenantadmin("db", "status", home=home).code == 0
+    status = tenantadmin("db", "status", "--json", home=home)
+    assert status.json()["started"] is False
     assert postmaster_pid(home) == before
 
 
@@ -84,9 +85,9 @@ def test_simultaneous_first_runs_initialise_once(tmp_path):
         assert [run.returncode for run in runs] == [0, 0, 0], [stderr for _, stderr in outcomes]
         url = tenantadmin("db", "url", home=tmp_path).stdout.strip()
         with psycopg.connect(url) as connection:
-            assert connection.execute(
-                "SELECT count(*) FROM pg_database WHERE datname = 'tenantadmin'"
-            ).fetchone() == (1,)
+            assert connection.execute("SELECT count(*) FROM pg_database WHERE datname = 'tenantadmin'").fetchone() == (
+                1,
+            )
             assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [
                 (migrations.HEAD_REVISION,)
             ]

@@ -17,7 +17,7 @@ from tenantadmin.config import DatabaseChoice
 from tenantadmin.store import migrations
 from tenantadmin.store.database import open_database
 from tenantadmin.store.engine import create_engine
-from tenantadmin.store.errors import SchemaOutOfDate
+from tenantadmin.store.errors import SchemaOutOfDate, UnsupportedServer
 from tenantadmin.store.models import Base
 
 from .conftest import url_text
@@ -140,7 +140,12 @@ def test_alembic_run_from_the_repository_root_finds_the_database_as_tenantadmin_
         "TENANTADMIN_DATABASE_URL": url_text(empty_database).replace("postgresql+psycopg://", "postgresql://"),
     }
     result = subprocess.run(
-        [sys.executable, "-m", "alembic", "upgrade", "head"], cwd=ROOT, env=environment, capture_output=True, text=True
+        [sys.executable, "-m", "alembic", "upgrade", "head"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     engine = create_engine(empty_database)
@@ -148,3 +153,11 @@ def test_alembic_run_from_the_repository_root_finds_the_database_as_tenantadmin_
         assert migrations.current_revision(connection) == migrations.HEAD_REVISION
     engine.dispose()
     assert not (tmp_path / "data").exists()  # no embedded server was started for it
+
+
+def test_a_server_older_than_postgresql_15_is_refused(fresh_database, monkeypatch):
+    from tenantadmin.store import database
+
+    monkeypatch.setattr(database, "OLDEST_SERVER", (99,))
+    with pytest.raises(UnsupportedServer, match=r"runs PostgreSQL \d+.* tenantadmin needs 99 or newer"):
+        open_database(DatabaseChoice(url_text(fresh_database), "--database-url"))

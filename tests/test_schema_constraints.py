@@ -18,8 +18,10 @@ DIGEST = "a" * 64
 
 def insert(connection, table: str, **values):
     """Insert through an untyped table, so that only the database, not SQLAlchemy, judges the values."""
-    row = {key: json.dumps(value) if isinstance(value, dict | list) and key != "allowed_ips" else value
-           for key, value in values.items()}
+    row = {
+        key: json.dumps(value) if isinstance(value, dict | list) and key != "allowed_ips" else value
+        for key, value in values.items()
+    }
     statement = sa.table(table, *map(sa.column, row), sa.column("id")).insert().values(row).returning(sa.column("id"))
     return connection.execute(statement).scalar_one()
 
@@ -86,7 +88,11 @@ def valid(table: str, user_id, organization_id) -> dict:
         ("users", {"role": "root"}, "ck_users_role"),
         ("user_organizations", {"role": "guest"}, "ck_user_organizations_role"),
         ("user_organizations", {"status": "banned"}, "ck_user_organizations_status"),
-        ("user_organizations", {"invitation_token": "plain-token"}, "ck_user_organizations_invitation_token_digest"),
+        (
+            "user_organizations",
+            {"invitation_token": "plain-token"},
+            "ck_user_organizations_invitation_token_digest",
+        ),
         ("api_keys", {"key_id": " "}, "ck_api_keys_key_id_not_blank"),
         ("api_keys", {"key_hash": ""}, "ck_api_keys_key_hash_not_empty"),
         ("api_keys", {"key_prefix": ""}, "ck_api_keys_key_prefix_not_empty"),
@@ -128,10 +134,19 @@ def valid_variant(connection, table: str, row: dict) -> dict:
 @pytest.mark.parametrize(
     ("table", "first", "second", "constraint"),
     [
-        ("organizations", {"name": "A", "slug": "same"}, {"name": "B", "slug": "same"}, "uq_organizations_slug"),
+        (
+            "organizations",
+            {"name": "A", "slug": "same"},
+            {"name": "B", "slug": "same"},
+            "uq_organizations_slug",
+        ),
         ("users", {"email": "same@example.com"}, {"email": "same@example.com"}, "uq_users_email"),
-        ("users", {"email": "a@example.com", "username": "ada"}, {"email": "b@example.com", "username": "ada"},
-         "uq_users_username"),
+        (
+            "users",
+            {"email": "a@example.com", "username": "ada"},
+            {"email": "b@example.com", "username": "ada"},
+            "uq_users_username",
+        ),
     ],
 )
 def test_unique_constraint_rejects_a_duplicate(connection, table, first, second, constraint):
@@ -141,7 +156,10 @@ def test_unique_constraint_rejects_a_duplicate(connection, table, first, second,
 
 def test_emails_are_unique_whatever_their_case_because_only_the_normalised_form_is_stored(connection):
     insert(connection, "users", email="ada@example.com")
-    assert rejection(connection, "users", email="ADA@example.com") in {"ck_users_email_normalised", "uq_users_email"}
+    assert rejection(connection, "users", email="ADA@example.com") in {
+        "ck_users_email_normalised",
+        "uq_users_email",
+    }
 
 
 def test_a_deleted_organization_gives_its_slug_back_but_a_live_one_does_not(connection):
@@ -169,9 +187,21 @@ def test_one_membership_per_user_and_organization(connection, user_id, organizat
 
 def test_invitation_token_digests_are_unique(connection, user_id, organization_id):
     other_org = insert(connection, "organizations", name="Other", slug="other")
-    insert(connection, "user_organizations", user_id=user_id, organization_id=organization_id, invitation_token=DIGEST)
+    insert(
+        connection,
+        "user_organizations",
+        user_id=user_id,
+        organization_id=organization_id,
+        invitation_token=DIGEST,
+    )
     assert (
-        rejection(connection, "user_organizations", user_id=user_id, organization_id=other_org, invitation_token=DIGEST)
+        rejection(
+            connection,
+            "user_organizations",
+            user_id=user_id,
+            organization_id=other_org,
+            invitation_token=DIGEST,
+        )
         == "uq_user_organizations_invitation_token"
     )
 
@@ -185,8 +215,16 @@ def test_deleting_an_organization_deletes_its_memberships_and_keys_but_not_its_e
     connection, user_id, organization_id
 ):
     insert(connection, "user_organizations", user_id=user_id, organization_id=organization_id)
-    insert(connection, "api_keys", **valid("api_keys", user_id, organization_id) | {"organization_id": organization_id})
-    insert(connection, "events", **valid("events", user_id, organization_id) | {"organization_id": organization_id})
+    insert(
+        connection,
+        "api_keys",
+        **valid("api_keys", user_id, organization_id) | {"organization_id": organization_id},
+    )
+    insert(
+        connection,
+        "events",
+        **valid("events", user_id, organization_id) | {"organization_id": organization_id},
+    )
     connection.execute(sa.text("DELETE FROM organizations WHERE id = :id"), {"id": organization_id})
     assert count(connection, "user_organizations", organization_id=organization_id) == 0
     assert count(connection, "api_keys", organization_id=organization_id) == 0
@@ -204,7 +242,10 @@ def test_deleting_a_user_deletes_their_memberships_and_keys_and_forgets_them_as_
 
     connection.execute(sa.text("DELETE FROM users WHERE id = :id"), {"id": inviter})
     assert count(connection, "user_organizations", user_id=user_id) == 1  # the invited member stays
-    assert connection.scalar(sa.text("SELECT invited_by FROM user_organizations WHERE user_id = :id"), {"id": user_id}) is None
+    assert (
+        connection.scalar(sa.text("SELECT invited_by FROM user_organizations WHERE user_id = :id"), {"id": user_id})
+        is None
+    )
     assert connection.scalar(sa.text("SELECT created_by FROM organizations WHERE id = :id"), {"id": authored}) is None
 
     connection.execute(sa.text("DELETE FROM users WHERE id = :id"), {"id": user_id})
@@ -234,9 +275,7 @@ def test_events_have_no_server_made_id(connection, organization_id):
     row = valid("events", None, organization_id)
     del row["id"]
     with pytest.raises(sa.exc.IntegrityError, match="id"), connection.begin_nested():
-        connection.execute(
-            sa.table("events", *map(sa.column, row)).insert().values(row | {"data": "{}"})
-        )
+        connection.execute(sa.table("events", *map(sa.column, row)).insert().values(row | {"data": "{}"}))
 
 
 def test_the_orm_names_events_with_time_ordered_uuid7(session):

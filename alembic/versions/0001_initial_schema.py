@@ -74,9 +74,7 @@ def upgrade() -> None:
         sa.Column("version", sa.String(length=50), nullable=True),
         sa.Column("ip_address", postgresql.INET(), nullable=True),
         sa.Column("user_agent", sa.String(length=500), nullable=True),
-        sa.Column(
-            "event_timestamp", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
-        ),
+        sa.Column("event_timestamp", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("processed", sa.Boolean(), server_default="false", nullable=False),
         sa.Column("processed_at", sa.DateTime(timezone=True), nullable=True),
@@ -85,9 +83,7 @@ def upgrade() -> None:
         sa.CheckConstraint("jsonb_typeof(metadata) = 'object'", name=op.f("ck_events_metadata_is_object")),
         sa.CheckConstraint("jsonb_typeof(tags) = 'object'", name=op.f("ck_events_tags_is_object")),
         sa.CheckConstraint("aggregate_version >= 0", name=op.f("ck_events_aggregate_version_not_negative")),
-        sa.CheckConstraint(
-            "length(trim(aggregate_type)) > 0", name=op.f("ck_events_aggregate_type_not_blank")
-        ),
+        sa.CheckConstraint("length(trim(aggregate_type)) > 0", name=op.f("ck_events_aggregate_type_not_blank")),
         sa.CheckConstraint("length(trim(event_type)) > 0", name=op.f("ck_events_event_type_not_blank")),
         sa.CheckConstraint("retry_count >= 0", name=op.f("ck_events_retry_count_not_negative")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
@@ -131,9 +127,7 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_events_source"), "events", ["source"], unique=False)
     op.create_index(op.f("ix_events_tags"), "events", ["tags"], unique=False, postgresql_using="gin")
-    op.create_index(
-        op.f("ix_events_user_id_event_timestamp"), "events", ["user_id", "event_timestamp"], unique=False
-    )
+    op.create_index(op.f("ix_events_user_id_event_timestamp"), "events", ["user_id", "event_timestamp"], unique=False)
     op.create_table(
         "users",
         sa.Column("id", sa.UUID(), server_default=sa.text("gen_random_uuid()"), nullable=False),
@@ -217,9 +211,7 @@ def upgrade() -> None:
             "password_reset_token ~ '^[0-9a-f]{64}$'", name=op.f("ck_users_password_reset_token_digest")
         ),
         sa.CheckConstraint("email = lower(email)", name=op.f("ck_users_email_normalised")),
-        sa.CheckConstraint(
-            "failed_login_attempts >= 0", name=op.f("ck_users_failed_login_attempts_not_negative")
-        ),
+        sa.CheckConstraint("failed_login_attempts >= 0", name=op.f("ck_users_failed_login_attempts_not_negative")),
         sa.ForeignKeyConstraint(
             ["created_by"], ["users.id"], name=op.f("fk_users_created_by_users"), ondelete="SET NULL"
         ),
@@ -297,9 +289,7 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_organizations_created_at"), "organizations", ["created_at"], unique=False)
     op.create_index(op.f("ix_organizations_status"), "organizations", ["status"], unique=False)
-    op.create_index(
-        op.f("ix_organizations_subscription_tier"), "organizations", ["subscription_tier"], unique=False
-    )
+    op.create_index(op.f("ix_organizations_subscription_tier"), "organizations", ["subscription_tier"], unique=False)
     op.create_index(
         "uq_organizations_slug",
         "organizations",
@@ -394,9 +384,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["updated_by"], ["users.id"], name=op.f("fk_api_keys_updated_by_users"), ondelete="SET NULL"
         ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_api_keys_user_id_users"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_api_keys_user_id_users"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_keys")),
         sa.UniqueConstraint("key_hash", name=op.f("uq_api_keys_key_hash")),
         sa.UniqueConstraint("key_id", name=op.f("uq_api_keys_key_id")),
@@ -415,9 +403,7 @@ def upgrade() -> None:
         sa.Column("organization_id", sa.UUID(), nullable=False),
         sa.Column(
             "role",
-            sa.Enum(
-                "member", "admin", "owner", name="role", native_enum=False, create_constraint=True, length=20
-            ),
+            sa.Enum("member", "admin", "owner", name="role", native_enum=False, create_constraint=True, length=20),
             server_default="member",
             nullable=False,
         ),
@@ -477,9 +463,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_user_organizations")),
         sa.UniqueConstraint("invitation_token", name=op.f("uq_user_organizations_invitation_token")),
-        sa.UniqueConstraint(
-            "user_id", "organization_id", name=op.f("uq_user_organizations_user_id_organization_id")
-        ),
+        sa.UniqueConstraint("user_id", "organization_id", name=op.f("uq_user_organizations_user_id_organization_id")),
     )
     op.create_index(
         op.f("ix_user_organizations_organization_id"), "user_organizations", ["organization_id"], unique=False

@@ -62,7 +62,5 @@ def normalise_url(url: str) -> str:
     """Accept the URL forms operators paste (libpq's and SQLAlchemy's) and return SQLAlchemy's psycopg 3 form."""
     scheme, separator, rest = url.strip().partition("://")
     if not separator or scheme not in {"postgresql", "postgres", "postgresql+psycopg"}:
-        raise ConfigError(
-            f"not a PostgreSQL URL: {url!r} (expected postgresql://user:password@host:port/database)"
-        )
+        raise ConfigError(f"not a PostgreSQL URL: {url!r} (expected postgresql://user:password@host:port/database)")
     return f"postgresql+psycopg://{rest}"

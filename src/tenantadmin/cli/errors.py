@@ -19,14 +19,12 @@ class Failure(click.ClickException):
         self.exit_code = exit_code
 
 
-def exit_code_for(error: Exception) -> int | None:
+def exit_code_for(error: ConfigError | ServiceError | DatabaseError) -> int:
     if isinstance(error, (InvalidInput, ConfigError)):
         return USAGE
     if isinstance(error, ServiceError):
         return REFUSED
-    if isinstance(error, DatabaseError):
-        return DATABASE
-    return None
+    return DATABASE
 
 
 class Group(click.Group):

@@ -12,9 +12,7 @@ from .errors import Group
 
 
 @click.group(cls=Group, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--database-url", metavar="URL", help="PostgreSQL URL (beats TENANTADMIN_DATABASE_URL and config.toml)."
-)
+@click.option("--database-url", metavar="URL", help="PostgreSQL URL (beats TENANTADMIN_DATABASE_URL and config.toml).")
 @click.option("--json", "json_", is_flag=True, help="Print JSON on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="Print no messages on stderr.")
 @click.version_option(__version__, "--version", prog_name="tenantadmin")

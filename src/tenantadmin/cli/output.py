@@ -18,7 +18,15 @@ def emit_record(settings: Settings, record: Mapping[str, Any]) -> None:
         return
     width = max(map(len, record), default=0)
     for key, value in record.items():
-        click.echo(f"{key.replace('_', ' '):<{width}}  {'-' if value is None else value}")
+        click.echo(f"{key.replace('_', ' '):<{width}}  {_cell(value)}")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
 
 
 def message(settings: Settings, text: str) -> None:

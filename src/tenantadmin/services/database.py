@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 from tenantadmin.config import DatabaseChoice
 from tenantadmin.store import migrations
-from tenantadmin.store.database import Database, embedded_server, open_database
+from tenantadmin.store.database import embedded_server, open_database
 from tenantadmin.store.engine import safe_url
 from tenantadmin.store.errors import DatabaseError, RevisionError
 
@@ -22,6 +24,7 @@ class DatabaseStatus:
     data_directory: str | None  # embedded server only
     server_log: str | None  # embedded server only
     running: bool
+    started: bool  # the embedded server was not running, and this command started it
     server_version: str | None
     current_revision: str | None
     head_revision: str
@@ -48,12 +51,14 @@ def status(choice: DatabaseChoice) -> DatabaseStatus:
         "server_log": str(server.log_path) if server else None,
         "head_revision": migrations.HEAD_REVISION,
     }
+    was_running = server is not None and server.is_running()
     try:
         database = open_database(choice, require_head=False)
     except DatabaseError as error:
         return DatabaseStatus(
             url=safe_url(choice.url) if choice.url else None,
             running=server.is_running() if server else False,
+            started=False,
             server_version=None,
             current_revision=None,
             error=str(error),
@@ -68,6 +73,7 @@ def status(choice: DatabaseChoice) -> DatabaseStatus:
     return DatabaseStatus(
         url=safe_url(database.url),
         running=True,
+        started=server is not None and not was_running,
         server_version=version,
         current_revision=revision,
         error=None,
@@ -93,14 +99,12 @@ def downgrade(choice: DatabaseChoice, revision: str) -> Migration:
 def stop(choice: DatabaseChoice) -> bool:
     """Stop the embedded server; False when it was not running."""
     if not choice.embedded:
-        raise InvalidState(
-            f"the database comes from {choice.origin}, not the embedded server: nothing to stop"
-        )
+        raise InvalidState(f"the database comes from {choice.origin}, not the embedded server: nothing to stop")
     return embedded_server().stop()
 
 
-def _migrate(choice: DatabaseChoice, move, revision: str) -> Migration:
-    database: Database = open_database(choice, require_head=False)
+def _migrate(choice: DatabaseChoice, move: Callable[[Engine, str], None], revision: str) -> Migration:
+    database = open_database(choice, require_head=False)
     try:
         with database.engine.connect() as connection:
             before = migrations.current_revision(connection)

@@ -12,7 +12,9 @@ from tenantadmin.config import DatabaseChoice, data_path
 from . import migrations
 from .embedded import EmbeddedServer
 from .engine import create_engine, safe_url
-from .errors import DatabaseUnavailable
+from .errors import DatabaseUnavailable, UnsupportedServer
+
+OLDEST_SERVER = (15,)
 
 
 @dataclass
@@ -78,8 +80,15 @@ def _open_embedded(server: EmbeddedServer) -> Engine:
 
 
 def _revision(engine: Engine, url: str) -> str | None:
+    """Connect, check the server is new enough, and read the schema revision."""
     try:
         with engine.connect() as connection:
+            version = engine.dialect.server_version_info or ()
+            if version < OLDEST_SERVER:
+                raise UnsupportedServer(
+                    f"the server at {safe_url(url)} runs PostgreSQL {'.'.join(map(str, version))}: "
+                    f"tenantadmin needs {'.'.join(map(str, OLDEST_SERVER))} or newer"
+                )
             return migrations.current_revision(connection)
     except sa.exc.OperationalError as error:
         reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)

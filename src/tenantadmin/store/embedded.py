@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 
 import fasteners
 import sqlalchemy as sa
-
 from sqlalchemy.engine import URL
 
 from .errors import DatabaseUnavailable
@@ -98,9 +97,7 @@ class EmbeddedServer:
         try:
             _library().pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user, timeout=60)
         except subprocess.SubprocessError as error:
-            raise DatabaseUnavailable(
-                f"cannot stop the embedded PostgreSQL in {self.pgdata}: {error}"
-            ) from error
+            raise DatabaseUnavailable(f"cannot stop the embedded PostgreSQL in {self.pgdata}: {error}") from error
         return True
 
     @staticmethod

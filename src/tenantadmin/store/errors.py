@@ -9,6 +9,10 @@ class DatabaseUnavailable(DatabaseError):
     """No connection could be made, or the embedded server could not be started."""
 
 
+class UnsupportedServer(DatabaseError):
+    """The server is older than the oldest PostgreSQL tenantadmin supports."""
+
+
 class SchemaOutOfDate(DatabaseError):
     """The database's schema is not the one this tenantadmin was built for."""
 

@@ -47,9 +47,7 @@ class ApiKey(Base):
 
     name: Mapped[str] = mapped_column(String(255))
     description: Mapped[str | None] = mapped_column(Text)
-    key_type: Mapped[KeyType] = mapped_column(
-        one_of(KeyType, "key_type"), server_default="personal", index=True
-    )
+    key_type: Mapped[KeyType] = mapped_column(one_of(KeyType, "key_type"), server_default="personal", index=True)
 
     permissions: Mapped[dict[str, Any]] = json_object()
     scopes: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
@@ -57,9 +55,7 @@ class ApiKey(Base):
     allowed_ips: Mapped[list[IpNetwork] | None] = mapped_column(ARRAY(CIDR))
     allowed_domains: Mapped[list[str] | None] = mapped_column(ARRAY(String(255)))
 
-    status: Mapped[KeyStatus] = mapped_column(
-        one_of(KeyStatus, "status"), server_default="active", index=True
-    )
+    status: Mapped[KeyStatus] = mapped_column(one_of(KeyStatus, "status"), server_default="active", index=True)
     expires_at: Mapped[datetime | None] = mapped_column(index=True)
     last_used_at: Mapped[datetime | None] = mapped_column(index=True)
     last_used_ip: Mapped[IpAddress | None] = mapped_column(INET)

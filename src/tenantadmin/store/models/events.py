@@ -52,9 +52,7 @@ class StoredEvent(Base):
     correlation_id: Mapped[str | None] = mapped_column(String(255), index=True)
     causation_id: Mapped[str | None] = mapped_column(String(255), index=True)
 
-    source: Mapped[EventSource] = mapped_column(
-        one_of(EventSource, "source"), server_default="system", index=True
-    )
+    source: Mapped[EventSource] = mapped_column(one_of(EventSource, "source"), server_default="system", index=True)
     version: Mapped[str | None] = mapped_column(String(50))
     ip_address: Mapped[IpAddress | None] = mapped_column(INET)
     user_agent: Mapped[str | None] = mapped_column(String(500))

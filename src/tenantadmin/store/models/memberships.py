@@ -32,9 +32,7 @@ class Membership(Base):
     id: Mapped[uuid.UUID] = generated_uuid()
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    organization_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
-    )
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
 
     role: Mapped[MemberRole] = mapped_column(one_of(MemberRole, "role"), server_default="member", index=True)
     permissions: Mapped[dict[str, Any]] = json_object()

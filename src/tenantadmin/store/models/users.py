@@ -60,9 +60,7 @@ class User(Base):
     timezone: Mapped[str] = mapped_column(String(50), server_default="UTC")
     language: Mapped[str] = mapped_column(String(10), server_default="en")
 
-    status: Mapped[UserStatus] = mapped_column(
-        one_of(UserStatus, "status"), server_default="active", index=True
-    )
+    status: Mapped[UserStatus] = mapped_column(one_of(UserStatus, "status"), server_default="active", index=True)
     role: Mapped[UserRole] = mapped_column(one_of(UserRole, "role"), server_default="user", index=True)
     email_verified: Mapped[bool] = mapped_column(server_default="false")
     mfa_enabled: Mapped[bool] = mapped_column(server_default="false")
@@ -84,11 +82,7 @@ class User(Base):
         CheckConstraint(f"email ~ '{EMAIL_PATTERN}'", name="email_format"),
         CheckConstraint("email = lower(email)", name="email_normalised"),
         CheckConstraint("password_hash <> ''", name="password_hash_not_empty"),
-        CheckConstraint(
-            f"password_reset_token ~ '{TOKEN_DIGEST_PATTERN}'", name="password_reset_token_digest"
-        ),
-        CheckConstraint(
-            f"email_verification_token ~ '{TOKEN_DIGEST_PATTERN}'", name="email_verification_token_digest"
-        ),
+        CheckConstraint(f"password_reset_token ~ '{TOKEN_DIGEST_PATTERN}'", name="password_reset_token_digest"),
+        CheckConstraint(f"email_verification_token ~ '{TOKEN_DIGEST_PATTERN}'", name="email_verification_token_digest"),
         CheckConstraint("failed_login_attempts >= 0", name="failed_login_attempts_not_negative"),
     )
