@@ -12,9 +12,12 @@ import sqlalchemy as sa
 from tenantadmin import __version__
 from tenantadmin.store import migrations
 from tenantadmin.store.engine import create_engine
+from tenantadmin.store.models import Base
 
 from .clirunner import tenantadmin
 from .conftest import url_text
+
+ALL_TABLES = len(Base.metadata.tables) + 1  # and alembic_version
 
 
 def schema_of(url) -> tuple[str | None, int]:
@@ -82,11 +85,11 @@ def test_upgrade_builds_an_empty_database_and_downgrade_base_needs_yes(empty_dat
     upgrade = tenantadmin("--database-url", url, "db", "upgrade", home=tmp_path)
     assert upgrade.code == 0, upgrade.stderr
     assert f"schema empty -> {migrations.HEAD_REVISION}" in upgrade.stderr
-    assert schema_of(empty_database) == (migrations.HEAD_REVISION, 6)
+    assert schema_of(empty_database) == (migrations.HEAD_REVISION, ALL_TABLES)
 
     unconfirmed = tenantadmin("--database-url", url, "db", "downgrade", "base", home=tmp_path)
     assert unconfirmed.code == 2 and "--yes" in unconfirmed.stderr
-    assert schema_of(empty_database) == (migrations.HEAD_REVISION, 6)
+    assert schema_of(empty_database) == (migrations.HEAD_REVISION, ALL_TABLES)
 
     downgrade = tenantadmin("--database-url", url, "db", "downgrade", "base", "--yes", "--json", home=tmp_path)
     assert downgrade.code == 0, downgrade.stderr

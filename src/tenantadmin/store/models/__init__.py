@@ -2,7 +2,7 @@
 
 from .api_keys import ApiKey, KeyStatus, KeyType
 from .base import NAMING_CONVENTION, Base
-from .events import EventSource, StoredEvent
+from .events import EventSource, EventTag, StoredEvent
 from .memberships import MemberRole, Membership, MembershipStatus
 from .organizations import SLUG_MAX_LENGTH, SLUG_PATTERN, Organization, OrganizationStatus
 from .users import EMAIL_PATTERN, User, UserRole, UserStatus
@@ -15,6 +15,7 @@ __all__ = [
     "ApiKey",
     "Base",
     "EventSource",
+    "EventTag",
     "KeyStatus",
     "KeyType",
     "MemberRole",

@@ -1,0 +1,118 @@
+"""The event store: conditional appends and reads on the ``events`` table (see boundaries.py for the locking)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from . import codec
+from .boundaries import locks_for
+from .model import AppendCondition, AppendConditionFailed, Event, Query, ReadResult
+from .queries import condition_json, positions_sql
+
+CONDITION_FAILED = -1
+CHECK_ON_FRESH_SNAPSHOT = -2
+
+APPEND = sa.text(
+    "SELECT tenantadmin_append_events(CAST(:events AS jsonb), CAST(:keys AS bigint[]), CAST(:exclusive AS boolean[]), "
+    "CAST(:condition AS jsonb), :after, :checked_elsewhere)"
+)
+
+
+class EventStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def _transaction(self, connection: Connection | None) -> Iterator[Connection]:
+        """The caller's transaction when given, else one of our own, committed on success."""
+        if connection is not None:
+            yield connection
+            return
+        with self.engine.begin() as own:
+            yield own
+
+    def append(
+        self, events: Sequence[Event], condition: AppendCondition | None = None, *, connection: Connection | None = None
+    ) -> int:
+        """Append all the events or none, and return the position of the last.
+
+        Raises AppendConditionFailed, writing nothing, if an event matching the condition's query was recorded after
+        its ``after`` position. Given a connection, the append joins its transaction, so that the events commit (or
+        roll back) with the caller's other changes; the boundary locks are then held until that transaction ends.
+        """
+        events = list(events)
+        if not events:
+            raise ValueError("append needs at least one event")
+        keys, exclusive = locks_for(events, condition)
+        params: dict[str, Any] = {
+            "events": codec.encode(events),
+            "keys": keys,
+            "exclusive": exclusive,
+            "condition": json.dumps(condition_json(condition.fail_if_events_match)) if condition else None,
+            "after": condition.after if condition else None,
+            "checked_elsewhere": False,
+        }
+        with self._transaction(connection) as transaction:
+            position = transaction.scalar(APPEND, params)
+            if position == CHECK_ON_FRESH_SNAPSHOT:
+                # REPEATABLE READ or SERIALIZABLE: this transaction's snapshot may predate the locks it now holds, so
+                # an event committed in between would be invisible to it. Look with a fresh snapshot: once the locks
+                # are held, no matching event can commit until this transaction ends.
+                assert condition is not None
+                if self._matches(condition):
+                    raise AppendConditionFailed(self._refusal(condition))
+                position = transaction.scalar(APPEND, params | {"checked_elsewhere": True})
+            if position == CONDITION_FAILED:
+                raise AppendConditionFailed(self._refusal(condition))
+            return position
+
+    def _matches(self, condition: AppendCondition) -> bool:
+        params: dict[str, Any] = {}
+        sql = positions_sql(condition.fail_if_events_match, params, after=condition.after, limit=1, backwards=False)
+        with self.engine.connect() as fresh:
+            return fresh.scalar(sa.text(f"SELECT EXISTS ({sql})"), params)
+
+    @staticmethod
+    def _refusal(condition: AppendCondition | None) -> str:
+        after = "" if condition is None or condition.after is None else f" after position {condition.after}"
+        return f"an event matching the append condition was recorded{after}"
+
+    def read(
+        self,
+        query: Query,
+        *,
+        after: int | None = None,
+        limit: int | None = None,
+        backwards: bool = False,
+        connection: Connection | None = None,
+    ) -> ReadResult:
+        """Matching events in position order (descending when ``backwards``), with the store's head at that moment."""
+        params: dict[str, Any] = {}
+        positions = positions_sql(query, params, after=after, limit=limit, backwards=backwards)
+        order = "DESC" if backwards else "ASC"
+        limit_sql = f" LIMIT {int(limit)}" if limit is not None else ""
+        # One statement, so one snapshot: the head cannot be newer (or older) than the events beside it.
+        sql = sa.text(
+            f"SELECT (SELECT max(position) FROM events) AS head, e.* FROM (SELECT 1) AS one LEFT JOIN LATERAL ("
+            f"SELECT {codec.COLUMNS} FROM events WHERE position IN ({positions}) "
+            f"ORDER BY position {order}{limit_sql}) AS e ON true"
+        )
+        with self._reading(connection) as reader:
+            rows = reader.execute(sql, params).all()
+        head = rows[0][0]
+        events = [codec.decode(row[1:]) for row in rows if row[1] is not None]
+        return ReadResult(events, head)
+
+    @contextmanager
+    def _reading(self, connection: Connection | None) -> Iterator[Connection]:
+        if connection is not None:
+            yield connection
+            return
+        with self.engine.connect() as own:
+            yield own
