@@ -19,7 +19,9 @@ target_metadata = Base.metadata
 
 
 def configure(connection: sa.Connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
+    context.configure(
+        connection=connection, target_metadata=target_metadata, compare_type=True, compare_server_default=True
+    )
     with context.begin_transaction():
         connection.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
         context.run_migrations()

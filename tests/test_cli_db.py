@@ -60,7 +60,7 @@ def test_status_names_the_variable_or_the_config_file_it_found_the_url_in(fresh_
 def test_an_unreachable_database_exits_3_with_one_line(tmp_path):
     run = tenantadmin("--database-url", "postgresql://nobody@127.0.0.1:1/none", "db", "status", home=tmp_path)
     assert run.code == 3
-    assert run.stderr.count("\n") == 1 and "cannot connect" in run.stderr
+    assert run.stderr.count("\n") == 1 and "cannot use the database at" in run.stderr
     assert "Traceback" not in run.stderr
 
 
@@ -70,6 +70,28 @@ def test_a_malformed_url_is_a_usage_error(tmp_path):
     assert run.stderr.strip() == (
         "Error: not a PostgreSQL URL: 'mysql://x@y/z' (expected postgresql://user:password@host:port/database)"
     )
+
+
+def test_a_url_that_does_not_parse_is_a_usage_error(tmp_path):
+    run = tenantadmin("--database-url", "postgresql://u@h:port/d", "db", "status", home=tmp_path)
+    assert run.code == 2 and run.stderr.startswith("Error: malformed database URL") and "Traceback" not in run.stderr
+
+
+def test_a_database_error_other_than_connecting_exits_3_with_one_line(databases, empty_database, tmp_path):
+    """A role that may connect but not create tables (PostgreSQL 15+ revokes CREATE on public from everyone)."""
+    role = f"{databases.prefix}_reader"
+    with databases.admin.connect() as admin:
+        admin.execute(sa.text(f'CREATE ROLE "{role}" LOGIN'))
+    try:
+        url = url_text(empty_database.set(username=role))
+        run = tenantadmin("--database-url", url, "db", "upgrade", home=tmp_path)
+        assert run.code == 3, run.stderr
+        assert run.stderr.count("\n") == 1 and "permission denied" in run.stderr
+        assert schema_of(empty_database) == (None, 0)
+    finally:
+        with databases.admin.connect() as admin:
+            admin.execute(sa.text(f'DROP OWNED BY "{role}" CASCADE'))
+            admin.execute(sa.text(f'DROP ROLE "{role}"'))
 
 
 def test_the_console_script_is_installed(tmp_path):

@@ -96,3 +96,30 @@ def test_simultaneous_first_runs_initialise_once(tmp_path):
         assert log.count("database system is ready to accept connections") == 1
     finally:
         server_in(tmp_path).stop()
+
+
+def test_a_stale_pid_file_whose_pid_was_reused_does_not_block_the_server(home):
+    assert tenantadmin("db", "status", home=home).code == 0
+    pid_file = server_in(home).pgdata / "postmaster.pid"
+    lines = pid_file.read_text().splitlines(keepends=True)
+    assert tenantadmin("db", "stop", home=home).code == 0
+    squatter = subprocess.Popen(["sleep", "60"])  # as after a reboot: the old pid now belongs to another program
+    try:
+        pid_file.write_text("".join([f"{squatter.pid}\n", *lines[1:]]))
+        run = tenantadmin("db", "status", "--json", home=home)
+        assert run.code == 0, run.stderr
+        assert run.json()["started"] is True
+        assert postmaster_pid(home) != squatter.pid
+    finally:
+        squatter.kill()
+        squatter.wait()
+
+
+def test_data_of_another_postgresql_major_version_is_refused_plainly(tmp_path):
+    pgdata = server_in(tmp_path).pgdata
+    pgdata.mkdir(parents=True)
+    (pgdata / "PG_VERSION").write_text("12\n")
+    run = tenantadmin("db", "status", home=tmp_path)
+    assert run.code == 3
+    assert "written by PostgreSQL 12" in run.stderr and "Traceback" not in run.stderr
+    assert sorted(path.name for path in pgdata.iterdir()) == ["PG_VERSION"]  # nothing was touched

@@ -66,52 +66,52 @@ def valid(table: str, user_id, organization_id) -> dict:
     }[table]
 
 
-@pytest.mark.parametrize(
-    ("table", "bad", "constraint"),
-    [
-        ("organizations", {"name": "   "}, "ck_organizations_name_not_blank"),
-        ("organizations", {"slug": "Acme"}, "ck_organizations_slug_format"),
-        ("organizations", {"slug": "acme-"}, "ck_organizations_slug_format"),
-        ("organizations", {"slug": "-acme"}, "ck_organizations_slug_format"),
-        ("organizations", {"slug": "ac--me"}, "ck_organizations_slug_format"),
-        ("organizations", {"slug": "ac me"}, "ck_organizations_slug_format"),
-        ("organizations", {"slug": "acme;"}, "ck_organizations_slug_format"),
-        ("organizations", {"status": "archived"}, "ck_organizations_status"),
-        ("users", {"email": "not-an-email"}, "ck_users_email_format"),
-        ("users", {"email": "ada@example"}, "ck_users_email_format"),
-        ("users", {"email": "Ada@Example.com"}, "ck_users_email_normalised"),
-        ("users", {"password_hash": ""}, "ck_users_password_hash_not_empty"),
-        ("users", {"password_reset_token": "plain-token"}, "ck_users_password_reset_token_digest"),
-        ("users", {"email_verification_token": "plain-token"}, "ck_users_email_verification_token_digest"),
-        ("users", {"failed_login_attempts": -1}, "ck_users_failed_login_attempts_not_negative"),
-        ("users", {"status": "gone"}, "ck_users_status"),
-        ("users", {"role": "root"}, "ck_users_role"),
-        ("user_organizations", {"role": "guest"}, "ck_user_organizations_role"),
-        ("user_organizations", {"status": "banned"}, "ck_user_organizations_status"),
-        (
-            "user_organizations",
-            {"invitation_token": "plain-token"},
-            "ck_user_organizations_invitation_token_digest",
-        ),
-        ("api_keys", {"key_id": " "}, "ck_api_keys_key_id_not_blank"),
-        ("api_keys", {"key_hash": ""}, "ck_api_keys_key_hash_not_empty"),
-        ("api_keys", {"key_prefix": ""}, "ck_api_keys_key_prefix_not_empty"),
-        ("api_keys", {"name": ""}, "ck_api_keys_name_not_blank"),
-        ("api_keys", {"key_type": "admin"}, "ck_api_keys_key_type"),
-        ("api_keys", {"status": "lost"}, "ck_api_keys_status"),
-        ("api_keys", {"scopes": {"read": True}}, "ck_api_keys_scopes_is_array"),
-        ("api_keys", {"allowed_ips": []}, "ck_api_keys_allowed_ips_not_empty"),
-        ("api_keys", {"usage_count": -1}, "ck_api_keys_usage_count_not_negative"),
-        ("api_keys", {"usage_limit": 0}, "ck_api_keys_usage_limit_positive"),
-        ("events", {"event_type": " "}, "ck_events_event_type_not_blank"),
-        ("events", {"aggregate_type": ""}, "ck_events_aggregate_type_not_blank"),
-        ("events", {"aggregate_version": -1}, "ck_events_aggregate_version_not_negative"),
-        ("events", {"tags": ["org"]}, "ck_events_tags_is_object"),
-        ("events", {"metadata": ["x"]}, "ck_events_metadata_is_object"),
-        ("events", {"retry_count": -1}, "ck_events_retry_count_not_negative"),
-        ("events", {"source": "carrier-pigeon"}, "ck_events_source"),
-    ],
-)
+CHECKS = [
+    ("organizations", {"name": "   "}, "ck_organizations_name_not_blank"),
+    ("organizations", {"slug": "Acme"}, "ck_organizations_slug_format"),
+    ("organizations", {"slug": "acme-"}, "ck_organizations_slug_format"),
+    ("organizations", {"slug": "-acme"}, "ck_organizations_slug_format"),
+    ("organizations", {"slug": "ac--me"}, "ck_organizations_slug_format"),
+    ("organizations", {"slug": "ac me"}, "ck_organizations_slug_format"),
+    ("organizations", {"slug": "acme;"}, "ck_organizations_slug_format"),
+    ("organizations", {"status": "archived"}, "ck_organizations_status"),
+    ("users", {"email": "not-an-email"}, "ck_users_email_format"),
+    ("users", {"email": "ada@example"}, "ck_users_email_format"),
+    ("users", {"email": "Ada@Example.com"}, "ck_users_email_normalised"),
+    ("users", {"password_hash": ""}, "ck_users_password_hash_not_empty"),
+    ("users", {"password_reset_token": "plain-token"}, "ck_users_password_reset_token_digest"),
+    ("users", {"email_verification_token": "plain-token"}, "ck_users_email_verification_token_digest"),
+    ("users", {"failed_login_attempts": -1}, "ck_users_failed_login_attempts_not_negative"),
+    ("users", {"status": "gone"}, "ck_users_status"),
+    ("users", {"role": "root"}, "ck_users_role"),
+    ("user_organizations", {"role": "guest"}, "ck_user_organizations_role"),
+    ("user_organizations", {"status": "banned"}, "ck_user_organizations_status"),
+    (
+        "user_organizations",
+        {"invitation_token": "plain-token"},
+        "ck_user_organizations_invitation_token_digest",
+    ),
+    ("api_keys", {"key_id": " "}, "ck_api_keys_key_id_not_blank"),
+    ("api_keys", {"key_hash": ""}, "ck_api_keys_key_hash_not_empty"),
+    ("api_keys", {"key_prefix": ""}, "ck_api_keys_key_prefix_not_empty"),
+    ("api_keys", {"name": ""}, "ck_api_keys_name_not_blank"),
+    ("api_keys", {"key_type": "admin"}, "ck_api_keys_key_type"),
+    ("api_keys", {"status": "lost"}, "ck_api_keys_status"),
+    ("api_keys", {"scopes": {"read": True}}, "ck_api_keys_scopes_is_array"),
+    ("api_keys", {"allowed_ips": []}, "ck_api_keys_allowed_ips_not_empty"),
+    ("api_keys", {"usage_count": -1}, "ck_api_keys_usage_count_not_negative"),
+    ("api_keys", {"usage_limit": 0}, "ck_api_keys_usage_limit_positive"),
+    ("events", {"event_type": " "}, "ck_events_event_type_not_blank"),
+    ("events", {"aggregate_type": ""}, "ck_events_aggregate_type_not_blank"),
+    ("events", {"aggregate_version": -1}, "ck_events_aggregate_version_not_negative"),
+    ("events", {"tags": ["org"]}, "ck_events_tags_is_object"),
+    ("events", {"metadata": ["x"]}, "ck_events_metadata_is_object"),
+    ("events", {"retry_count": -1}, "ck_events_retry_count_not_negative"),
+    ("events", {"source": "carrier-pigeon"}, "ck_events_source"),
+]
+
+
+@pytest.mark.parametrize(("table", "bad", "constraint"), CHECKS)
 def test_check_constraint_rejects_a_bad_row(connection, user_id, organization_id, table, bad, constraint):
     row = valid(table, user_id, organization_id)
     insert(connection, table, **row | {"id": uuid7()} if table == "events" else row)  # the valid row is accepted
@@ -131,24 +131,36 @@ def valid_variant(connection, table: str, row: dict) -> dict:
     return row | {"user_id": insert(connection, "users", email="third@example.com")}
 
 
-@pytest.mark.parametrize(
-    ("table", "first", "second", "constraint"),
-    [
-        (
-            "organizations",
-            {"name": "A", "slug": "same"},
-            {"name": "B", "slug": "same"},
-            "uq_organizations_slug",
-        ),
-        ("users", {"email": "same@example.com"}, {"email": "same@example.com"}, "uq_users_email"),
-        (
-            "users",
-            {"email": "a@example.com", "username": "ada"},
-            {"email": "b@example.com", "username": "ada"},
-            "uq_users_username",
-        ),
-    ],
-)
+UNIQUES = [
+    (
+        "organizations",
+        {"name": "A", "slug": "same"},
+        {"name": "B", "slug": "same"},
+        "uq_organizations_slug",
+    ),
+    ("users", {"email": "same@example.com"}, {"email": "same@example.com"}, "uq_users_email"),
+    (
+        "users",
+        {"email": "a@example.com", "username": "ada"},
+        {"email": "b@example.com", "username": "ada"},
+        "uq_users_username",
+    ),
+    (
+        "users",
+        {"email": "a@example.com", "password_reset_token": DIGEST},
+        {"email": "b@example.com", "password_reset_token": DIGEST},
+        "uq_users_password_reset_token",
+    ),
+    (
+        "users",
+        {"email": "a@example.com", "email_verification_token": DIGEST},
+        {"email": "b@example.com", "email_verification_token": DIGEST},
+        "uq_users_email_verification_token",
+    ),
+]
+
+
+@pytest.mark.parametrize(("table", "first", "second", "constraint"), UNIQUES)
 def test_unique_constraint_rejects_a_duplicate(connection, table, first, second, constraint):
     insert(connection, table, **first)
     assert rejection(connection, table, **second) == constraint
@@ -309,3 +321,58 @@ def test_orm_round_trips_typed_columns(session):
     assert user.created_at.tzinfo is not None
     assert isinstance(user.id, uuid.UUID)
     assert user.last_login_ip == ipaddress.ip_address("2001:db8::1")
+
+
+def test_an_event_position_cannot_be_taken_twice(connection, organization_id):
+    taken = connection.scalar(
+        sa.text("SELECT position FROM events WHERE id = :id"),
+        {"id": insert(connection, "events", **valid("events", None, organization_id))},
+    )
+    with pytest.raises(sa.exc.IntegrityError) as caught, connection.begin_nested():
+        connection.execute(
+            sa.text(
+                "INSERT INTO events (id, position, event_type, aggregate_type, aggregate_id, aggregate_version, data) "
+                "OVERRIDING SYSTEM VALUE VALUES (:id, :position, 'x.y', 'none', :id, 0, '{}')"
+            ),
+            {"id": uuid7(), "position": taken},
+        )
+    assert caught.value.orig.diag.constraint_name == "uq_events_position"
+
+
+def test_deleting_a_user_forgets_them_as_author_of_users_and_keys(connection, user_id):
+    author = insert(connection, "users", email="author@example.com")
+    created = insert(connection, "users", email="created@example.com", created_by=author, updated_by=author)
+    key = insert(
+        connection, "api_keys", **valid("api_keys", user_id, None) | {"created_by": author, "updated_by": author}
+    )
+    connection.execute(sa.text("DELETE FROM users WHERE id = :id"), {"id": author})
+    assert connection.execute(
+        sa.text("SELECT created_by, updated_by FROM users WHERE id = :id"), {"id": created}
+    ).one() == (None, None)
+    assert connection.execute(
+        sa.text("SELECT created_by, updated_by FROM api_keys WHERE id = :id"), {"id": key}
+    ).one() == (None, None)
+
+
+def test_every_check_and_unique_constraint_of_the_schema_has_a_test(connection):
+    """A constraint added later without a test of its own fails here."""
+    tested = (
+        {constraint for _, _, constraint in CHECKS}
+        | {constraint for *_, constraint in UNIQUES}
+        | {
+            "uq_api_keys_key_id",
+            "uq_api_keys_key_hash",
+            "uq_user_organizations_user_id_organization_id",
+            "uq_user_organizations_invitation_token",
+            "uq_events_position",
+        }
+    )
+    in_schema = set(
+        connection.scalars(
+            sa.text(
+                "SELECT conname FROM pg_constraint WHERE contype IN ('c', 'u') "
+                "AND connamespace = 'public'::regnamespace"
+            )
+        )
+    ) | set(connection.scalars(sa.text("SELECT indexname FROM pg_indexes WHERE indexname LIKE 'uq%'")))
+    assert in_schema - tested == set()

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 APP_NAME = "tenantadmin"
 URL_VARIABLE = "TENANTADMIN_DATABASE_URL"
@@ -60,7 +62,13 @@ def choose_database(flag_url: str | None = None) -> DatabaseChoice:
 
 def normalise_url(url: str) -> str:
     """Accept the URL forms operators paste (libpq's and SQLAlchemy's) and return SQLAlchemy's psycopg 3 form."""
+    expected = "expected postgresql://user:password@host:port/database"
     scheme, separator, rest = url.strip().partition("://")
     if not separator or scheme not in {"postgresql", "postgres", "postgresql+psycopg"}:
-        raise ConfigError(f"not a PostgreSQL URL: {url!r} (expected postgresql://user:password@host:port/database)")
-    return f"postgresql+psycopg://{rest}"
+        raise ConfigError(f"not a PostgreSQL URL: {url!r} ({expected})")
+    normalised = f"postgresql+psycopg://{rest}"
+    try:
+        make_url(normalised)
+    except (ArgumentError, ValueError) as error:
+        raise ConfigError(f"malformed database URL: {url!r} ({expected})") from error
+    return normalised

@@ -82,7 +82,7 @@ def downgrade(settings: Settings, revision: str, yes: bool) -> None:
     """
     choice = settings.database()
     if not yes:
-        if not sys.stdin.isatty():
+        if sys.stdin is None or not sys.stdin.isatty():
             raise Failure("downgrading can destroy data: pass --yes to confirm", USAGE)
         click.confirm(f"Downgrade the database ({choice.origin}) to {revision}? Data may be lost", abort=True)
     _report(settings, database.downgrade(choice, revision))

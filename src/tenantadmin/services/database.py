@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+import dataclasses
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -12,7 +13,7 @@ from tenantadmin.config import DatabaseChoice
 from tenantadmin.store import migrations
 from tenantadmin.store.database import embedded_server, open_database
 from tenantadmin.store.engine import safe_url
-from tenantadmin.store.errors import DatabaseError, RevisionError
+from tenantadmin.store.errors import DatabaseError, RevisionError, reported
 
 from .errors import InvalidInput, InvalidState
 
@@ -52,22 +53,25 @@ def status(choice: DatabaseChoice) -> DatabaseStatus:
         "head_revision": migrations.HEAD_REVISION,
     }
     was_running = server is not None and server.is_running()
+    unreachable = DatabaseStatus(
+        url=safe_url(choice.url) if choice.url else None,
+        running=server.is_running() if server else False,
+        started=False,
+        server_version=None,
+        current_revision=None,
+        error=None,
+        **where,
+    )
     try:
         database = open_database(choice, require_head=False)
     except DatabaseError as error:
-        return DatabaseStatus(
-            url=safe_url(choice.url) if choice.url else None,
-            running=server.is_running() if server else False,
-            started=False,
-            server_version=None,
-            current_revision=None,
-            error=str(error),
-            **where,
-        )
+        return dataclasses.replace(unreachable, error=str(error))
     try:
-        with database.engine.connect() as connection:
+        with reported("cannot read the server's status"), database.engine.connect() as connection:
             version = connection.scalar(sa.text("SHOW server_version"))
             revision = migrations.current_revision(connection)
+    except DatabaseError as error:
+        return dataclasses.replace(unreachable, error=str(error))
     finally:
         database.close()
     return DatabaseStatus(
@@ -106,13 +110,13 @@ def stop(choice: DatabaseChoice) -> bool:
 def _migrate(choice: DatabaseChoice, move: Callable[[Engine, str], None], revision: str) -> Migration:
     database = open_database(choice, require_head=False)
     try:
-        with database.engine.connect() as connection:
+        with reported("cannot read the schema revision"), database.engine.connect() as connection:
             before = migrations.current_revision(connection)
         try:
             move(database.engine, revision)
         except RevisionError as error:
             raise InvalidInput(str(error)) from error
-        with database.engine.connect() as connection:
+        with reported("cannot read the schema revision"), database.engine.connect() as connection:
             after = migrations.current_revision(connection)
     finally:
         database.close()

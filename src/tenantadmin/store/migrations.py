@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from .engine import safe_url
-from .errors import RevisionError, SchemaOutOfDate
+from .errors import RevisionError, SchemaOutOfDate, reported
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -76,7 +76,7 @@ def _run(engine: Engine, move, revision: str) -> None:
     from alembic.util import CommandError
 
     try:
-        with engine.begin() as connection:
+        with reported(f"cannot migrate {safe_url(engine.url)}"), engine.begin() as connection:
             move(alembic_config(connection), revision)
     except CommandError as error:
         raise RevisionError(str(error)) from error
