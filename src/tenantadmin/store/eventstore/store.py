@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -12,7 +13,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from . import codec
 from .boundaries import locks_for
-from .model import AppendCondition, AppendConditionFailed, Event, Query, ReadResult
+from .follow import follow, follow_async
+from .model import AppendCondition, AppendConditionFailed, Event, Query, ReadResult, SequencedEvent
 from .queries import condition_json, positions_sql
 
 CONDITION_FAILED = -1
@@ -108,6 +110,20 @@ class EventStore:
         head = rows[0][0]
         events = [codec.decode(row[1:]) for row in rows if row[1] is not None]
         return ReadResult(events, head)
+
+    def follow(
+        self, query: Query, *, after: int | None = None, stop: threading.Event | None = None
+    ) -> Iterator[SequencedEvent]:
+        """Each event matching ``query`` after position ``after``, in order, as it commits; blocks in between.
+
+        Never misses or repeats an event, even one whose transaction took a lower position and committed later
+        (see follow.py). Ends when ``stop`` is set or the generator is closed.
+        """
+        return follow(self.engine, query, after=after, stop=stop)
+
+    def follow_async(self, query: Query, *, after: int | None = None) -> AsyncIterator[SequencedEvent]:
+        """``follow`` as an async iterator, for asyncio applications."""
+        return follow_async(self.engine, query, after=after)
 
     @contextmanager
     def _reading(self, connection: Connection | None) -> Iterator[Connection]:

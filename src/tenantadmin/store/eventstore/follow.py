@@ -1,0 +1,200 @@
+"""Following the log: each matching event once, in position order, as it commits, never skipping a late committer.
+
+A position is taken when a transaction inserts and becomes visible when it commits, so a transaction that took
+position 5 may commit after the one that took 6: a reader that just asked for ``position > last`` would deliver 6 and
+never see 5. The follower therefore delivers only up to the first gap in the positions it sees. A gap is either an
+append still in progress or one that rolled back; to tell which, it waits until every transaction that was in progress
+at the snapshot that showed the gap has ended. That suffices because the append function gives its transaction an id
+before its events take positions: a position below one already visible belongs to a transaction that was either
+finished or in progress at that snapshot. After the wait, what is still missing below the highest visible position
+will never appear, and the follower moves past it.
+
+It wakes on LISTEN/NOTIFY, and polls besides, so that a lost notification or a dropped connection only delays an
+event; a failed read is retried from the last delivered position, so nothing is skipped or repeated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import psycopg
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from . import codec
+from .model import Query, SequencedEvent
+from .queries import positions_sql
+
+CHANNEL = "tenantadmin_events"
+BATCH = 500
+POLL_SECONDS = 1.0
+RETRY_SECONDS = (0.1, 0.2, 0.5, 1.0, 2.0)
+
+log = logging.getLogger(__name__)
+
+PEEK = sa.text(
+    "SELECT pg_current_snapshot()::text, ARRAY(SELECT position FROM events WHERE position > :last "
+    "ORDER BY position LIMIT :batch)"
+)
+IN_PROGRESS = sa.text(
+    "SELECT count(*) FROM unnest(pg_snapshot_xip(CAST(:snapshot AS pg_snapshot))) AS xid "
+    "WHERE pg_xact_status(xid) = 'in progress'"
+)
+
+
+class _Listener:
+    """A LISTEN connection of its own, reopened when it drops; without one, waiting is plain polling."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.connection: psycopg.Connection[Any] | None = None
+
+    def listen(self) -> bool:
+        if self.connection is None:
+            try:
+                self.connection = psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5)
+                self.connection.execute(f"LISTEN {CHANNEL}")
+            except psycopg.Error:
+                self.close()
+        return self.connection is not None
+
+    def wait(self, seconds: float) -> None:
+        """Until a notification arrives or ``seconds`` pass."""
+        if not self.listen():
+            time.sleep(seconds)
+            return
+        assert self.connection is not None
+        try:
+            for _ in self.connection.notifies(timeout=seconds, stop_after=1):
+                pass
+        except psycopg.Error:
+            self.close()
+
+    def close(self) -> None:
+        if self.connection is not None:
+            with contextlib.suppress(psycopg.Error):
+                self.connection.close()
+            self.connection = None
+
+
+class _Cursor:
+    """The follower's progress: the last position it has settled, delivered or skipped for good."""
+
+    def __init__(self, engine: Engine, query: Query, after: int | None, stop: threading.Event) -> None:
+        self.engine = engine
+        self.query = query
+        self.last = after or 0
+        self.stop = stop
+
+    def advance(self) -> Iterator[SequencedEvent]:
+        """Deliver what is settled now; returns without yielding when nothing new is."""
+        with self.engine.connect().execution_options(isolation_level="READ COMMITTED") as connection:
+            snapshot, positions = connection.execute(PEEK, {"last": self.last, "batch": BATCH}).one()
+            if not positions:
+                return
+            contiguous = self.last
+            for position in positions:
+                if position != contiguous + 1:
+                    break
+                contiguous = position
+            if contiguous > self.last:
+                yield from self._deliver(connection, contiguous)
+            if contiguous == positions[-1]:
+                return
+            if not self._wait_for(connection, snapshot):
+                return
+            yield from self._deliver(connection, positions[-1])
+
+    def _deliver(self, connection: Connection, upto: int) -> Iterator[SequencedEvent]:
+        params: dict[str, Any] = {}
+        matching = positions_sql(self.query, params, after=self.last, limit=None, backwards=False, upto=upto)
+        rows = connection.execute(
+            sa.text(f"SELECT {codec.COLUMNS} FROM events WHERE position IN ({matching}) ORDER BY position"), params
+        )
+        for row in rows.all():
+            yield codec.decode(row)
+            self.last = row[0]
+        self.last = upto
+
+    def _wait_for(self, connection: Connection, snapshot: str) -> bool:
+        """Wait until the transactions in progress at ``snapshot`` have ended; False if stopped first."""
+        pause = 0.001
+        while connection.scalar(IN_PROGRESS, {"snapshot": snapshot}):
+            if self.stop.wait(pause):
+                return False
+            pause = min(pause * 2, 0.05)
+        return True
+
+
+def follow(
+    engine: Engine, query: Query, *, after: int | None = None, stop: threading.Event | None = None
+) -> Iterator[SequencedEvent]:
+    """Yield each event matching ``query`` with a position above ``after``, in order, as it commits; block between.
+
+    Ends when ``stop`` is set (within about a second) or the generator is closed.
+    """
+    stop = stop or threading.Event()
+    cursor = _Cursor(engine, query, after, stop)
+    listener = _Listener(engine)
+    listener.listen()  # before the first read, so that nothing committed after it goes unnoticed
+    failures = 0
+    try:
+        while not stop.is_set():
+            delivered = False
+            try:
+                for event in cursor.advance():
+                    delivered = True
+                    yield event
+                failures = 0
+            except sa.exc.OperationalError as error:  # the server went away: resume from cursor.last
+                pause = RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]
+                failures += 1
+                log.warning("following the event log: %s; retrying in %.1f s", error.orig, pause)
+                stop.wait(pause)
+                continue
+            if not delivered:
+                listener.wait(POLL_SECONDS)
+    finally:
+        listener.close()
+
+
+async def follow_async(engine: Engine, query: Query, *, after: int | None = None) -> AsyncIterator[SequencedEvent]:
+    """``follow`` for asyncio (the TUI): the same follower, run in a thread, its events handed over one by one."""
+    stop = threading.Event()
+    handoff: queue.Queue[SequencedEvent | BaseException | None] = queue.Queue(maxsize=BATCH)
+
+    def run() -> None:
+        try:
+            for event in follow(engine, query, after=after, stop=stop):
+                while not stop.is_set():
+                    try:
+                        handoff.put(event, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+            outcome: BaseException | None = None
+        except Exception as error:  # handed to the consumer, which raises it
+            outcome = error
+        with contextlib.suppress(queue.Full):  # a consumer that is gone takes nothing more
+            handoff.put_nowait(outcome)
+
+    thread = threading.Thread(target=run, name="tenantadmin-follow", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = await asyncio.to_thread(handoff.get)
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        await asyncio.to_thread(thread.join)
