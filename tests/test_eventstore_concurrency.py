@@ -1,0 +1,113 @@
+"""What must hold when many transactions act at once: one winner per decision, no false conflicts, no missed event."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from tenantadmin.eventstore import AppendCondition, AppendConditionFailed, Event, EventStore, Query
+from tenantadmin.store.engine import create_engine
+
+RACERS = 8
+
+
+@pytest.fixture
+def engine(fresh_database):
+    engine = create_engine(fresh_database, pool_size=RACERS + 4)
+    yield engine
+    engine.dispose()
+
+
+def race(engine, isolation: str, attempt) -> list[str]:
+    """Run ``attempt(store, connection)`` in RACERS threads released together; each reports 'won' or 'refused'."""
+    store = EventStore(engine)
+    barrier = threading.Barrier(RACERS)
+    outcomes: list[str] = []
+
+    def racer(index: int) -> None:
+        with engine.connect().execution_options(isolation_level=isolation) as connection:
+            connection.execute(sa.text("SELECT 1"))  # the transaction's snapshot is taken before the race
+            barrier.wait()
+            try:
+                attempt(store, connection, index)
+                connection.commit()
+                outcomes.append("won")
+            except AppendConditionFailed:
+                connection.rollback()
+                outcomes.append("refused")
+            except sa.exc.DBAPIError as error:
+                connection.rollback()
+                outcomes.append(f"error: {error.orig}")
+
+    threads = [threading.Thread(target=racer, args=(index,)) for index in range(RACERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+@pytest.mark.parametrize("isolation", ["READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"])
+def test_racers_with_the_same_condition_exactly_one_commits(engine, isolation):
+    condition = AppendCondition(Query.of(types=["organization.created"], tags={"slug": "acme"}))
+
+    def create_acme(store, connection, index):
+        store.append(
+            [Event("organization.created", {"by": index}, tags={"slug": "acme"})], condition, connection=connection
+        )
+
+    outcomes = race(engine, isolation, create_acme)
+    assert sorted(outcomes) == ["refused"] * (RACERS - 1) + ["won"]
+    assert len(EventStore(engine).read(Query.of(tags={"slug": "acme"})).events) == 1
+
+
+@pytest.mark.parametrize("isolation", ["READ COMMITTED", "REPEATABLE READ"])
+def test_racers_on_disjoint_boundaries_all_commit(engine, isolation):
+    def create_own(store, connection, index):
+        query = Query.of(types=["organization.created"], tags={"slug": f"org-{index}"})
+        store.append(
+            [Event("organization.created", {}, tags={"slug": f"org-{index}"})],
+            AppendCondition(query),
+            connection=connection,
+        )
+
+    assert race(engine, isolation, create_own) == ["won"] * RACERS
+
+
+def test_a_condition_waits_for_an_uncommitted_matching_append_then_fails(engine):
+    """The check cannot pass while a matching event is written but not yet committed."""
+    store = EventStore(engine)
+    condition = AppendCondition(Query.of(tags={"key": "k1"}))
+    with engine.connect() as first:
+        store.append([Event("api_key.revoked", {}, tags={"key": "k1"})], condition, connection=first)
+        outcome: list[str] = []
+
+        def second() -> None:
+            try:
+                store.append([Event("api_key.revoked", {}, tags={"key": "k1"})], condition)
+                outcome.append("won")
+            except AppendConditionFailed:
+                outcome.append("refused")
+
+        thread = threading.Thread(target=second)
+        thread.start()
+        time.sleep(0.3)
+        assert outcome == []  # still waiting for the first transaction
+        first.commit()
+        thread.join(10)
+    assert outcome == ["refused"]
+
+
+def test_unconditional_writers_never_wait_for_each_other(engine):
+    store = EventStore(engine)
+    with engine.connect() as holder:
+        store.append([Event("x.y", {}, tags={"org": "a"})], connection=holder)  # held open, uncommitted
+        done = threading.Event()
+        thread = threading.Thread(target=lambda: (store.append([Event("x.y", {}, tags={"org": "a"})]), done.set()))
+        thread.start()
+        assert done.wait(5)
+        holder.rollback()
+        thread.join()

@@ -1,0 +1,194 @@
+"""The follower delivers every committed matching event once, in position order, whatever the commit order."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from tenantadmin.eventstore import Event, EventStore, Query
+from tenantadmin.store.engine import create_engine
+from tenantadmin.store.eventstore import follow as follow_module
+
+
+@pytest.fixture
+def engine(fresh_database):
+    engine = create_engine(fresh_database, pool_size=12)
+    yield engine
+    engine.dispose()
+
+
+class Collector:
+    """A follower in a thread, collecting what it is given."""
+
+    def __init__(self, store: EventStore, query: Query, after: int | None = None) -> None:
+        self.stop = threading.Event()
+        self.events: list = []
+        self.iterator = store.follow(query, after=after, stop=self.stop)
+        self.thread = threading.Thread(target=lambda: self.events.extend(self.iterator) or None)
+        self.thread.start()
+
+    def positions(self) -> list[int]:
+        return [sequenced.position for sequenced in list(self.events)]
+
+    def wait_for(self, count: int, seconds: float = 10) -> list[int]:
+        deadline = time.monotonic() + seconds
+        while len(self.events) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.positions()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(10)
+        assert not self.thread.is_alive()
+
+
+@pytest.fixture
+def collectors():
+    started: list[Collector] = []
+    yield started
+    for collector in started:
+        collector.close()
+
+
+def test_an_event_committed_late_is_delivered_before_a_later_position_committed_early(engine, collectors):
+    store = EventStore(engine)
+    follower = Collector(store, Query.all())
+    collectors.append(follower)
+    with engine.connect() as writer_a:
+        position_a = store.append([Event("x.a", {})], connection=writer_a)  # takes the lower position, holds it
+        position_b = store.append([Event("x.b", {})])  # commits first
+        assert position_b > position_a
+        time.sleep(0.5)
+        assert follower.positions() == []  # B waits behind A
+        writer_a.commit()
+    assert follower.wait_for(2) == [position_a, position_b]
+    time.sleep(0.2)
+    assert follower.positions() == [position_a, position_b]  # once
+
+
+def test_a_rolled_back_position_is_skipped(engine, collectors):
+    store = EventStore(engine)
+    follower = Collector(store, Query.all())
+    collectors.append(follower)
+    with engine.connect() as doomed:
+        store.append([Event("x.a", {})], connection=doomed)
+        kept = store.append([Event("x.b", {})])
+        doomed.rollback()
+    assert follower.wait_for(1) == [kept]
+
+
+def test_under_load_every_committed_position_is_delivered_once_in_order(engine, collectors):
+    store = EventStore(engine)
+    follower = Collector(store, Query.all())
+    collectors.append(follower)
+    committed: list[int] = []
+    lock = threading.Lock()
+
+    def writer(seed: int) -> None:
+        chance = random.Random(seed)
+        for _ in range(60):
+            with engine.connect() as connection:
+                position = store.append(
+                    [Event("load.event", {"writer": seed}) for _ in range(chance.randint(1, 3))],
+                    connection=connection,
+                )
+                time.sleep(chance.random() / 500)  # commits land out of position order
+                if chance.random() < 0.1:
+                    connection.rollback()
+                    continue
+                connection.commit()
+            with lock:
+                committed.append(position)
+
+    writers = [threading.Thread(target=writer, args=(seed,)) for seed in range(6)]
+    for thread in writers:
+        thread.start()
+    for thread in writers:
+        thread.join()
+    with engine.connect() as connection:
+        expected = connection.scalars(sa.text("SELECT position FROM events ORDER BY position")).all()
+    assert set(committed) <= set(expected)
+    assert follower.wait_for(len(expected), seconds=30) == expected
+
+
+def test_only_matching_events_are_delivered(engine, collectors):
+    store = EventStore(engine)
+    follower = Collector(store, Query.of(tags={"org": "acme"}))
+    collectors.append(follower)
+    store.append([Event("x.y", {}, tags={"org": "other"})])
+    wanted = store.append([Event("x.y", {}, tags={"org": "acme"})])
+    store.append([Event("x.y", {}, tags={"org": "other"})])
+    assert follower.wait_for(1) == [wanted]
+    time.sleep(0.3)
+    assert follower.positions() == [wanted]
+
+
+def test_following_starts_after_the_given_position(engine, collectors):
+    store = EventStore(engine)
+    first = store.append([Event("x.y", {})])
+    second = store.append([Event("x.y", {})])
+    follower = Collector(store, Query.all(), after=first)
+    collectors.append(follower)
+    assert follower.wait_for(1) == [second]
+
+
+def test_notifications_wake_the_follower_at_once(engine, collectors, monkeypatch):
+    monkeypatch.setattr(follow_module, "POLL_SECONDS", 30.0)
+    store = EventStore(engine)
+    follower = Collector(store, Query.all())
+    collectors.append(follower)
+    time.sleep(0.3)  # the follower is now asleep, listening
+    started = time.monotonic()
+    position = store.append([Event("x.y", {})])
+    assert follower.wait_for(1, seconds=5) == [position]
+    assert time.monotonic() - started < 2
+
+
+def test_without_notifications_polling_still_delivers(engine, collectors, monkeypatch):
+    monkeypatch.setattr(follow_module, "CHANNEL", "nobody_notifies_this")
+    monkeypatch.setattr(follow_module, "POLL_SECONDS", 0.2)
+    store = EventStore(engine)
+    follower = Collector(store, Query.all())
+    collectors.append(follower)
+    position = store.append([Event("x.y", {})])
+    assert follower.wait_for(1, seconds=5) == [position]
+
+
+def test_a_dropped_connection_is_survived_without_loss_or_repeat(engine, collectors, monkeypatch):
+    monkeypatch.setattr(follow_module, "POLL_SECONDS", 0.2)
+    store = EventStore(engine)
+    follower = Collector(store, Query.all())
+    collectors.append(follower)
+    positions = [store.append([Event("x.y", {"n": n})]) for n in range(5)]
+    assert follower.wait_for(5) == positions
+    with engine.connect() as admin:  # every other connection to this database, the follower's included
+        admin.execute(
+            sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    positions += [store.append([Event("x.y", {"n": n})]) for n in range(5, 10)]
+    assert follower.wait_for(10) == positions
+
+
+def test_the_async_twin_delivers_in_order_and_stops_cleanly(engine):
+    store = EventStore(engine)
+    positions = [store.append([Event("x.y", {"n": n})]) for n in range(3)]
+
+    async def take(count: int) -> list[int]:
+        taken = []
+        iterator = store.follow_async(Query.all())
+        async for sequenced in iterator:
+            taken.append(sequenced.position)
+            if len(taken) == count:
+                break
+        await iterator.aclose()
+        return taken
+
+    assert asyncio.run(asyncio.wait_for(take(3), 10)) == positions
