@@ -26,10 +26,13 @@ BEGIN
        AND to_jsonb(NEW) - {PROCESSING_COLUMNS} = to_jsonb(OLD) - {PROCESSING_COLUMNS} THEN
         RETURN NEW;
     END IF;
+    IF TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'events' THEN
+        RAISE EXCEPTION 'the event log is append-only: UPDATE on events is not allowed'
+            USING ERRCODE = 'restrict_violation',
+                  HINT = 'only processed, processed_at, retry_count and error_message may change';
+    END IF;
     RAISE EXCEPTION 'the event log is append-only: % on % is not allowed', TG_OP, TG_TABLE_NAME
-        USING ERRCODE = 'restrict_violation',
-              HINT = CASE WHEN TG_TABLE_NAME = 'events' AND TG_OP = 'UPDATE'
-                          THEN 'only processed, processed_at, retry_count and error_message may change' END;
+        USING ERRCODE = 'restrict_violation';
 END
 $$
 """
