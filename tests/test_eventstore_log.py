@@ -104,7 +104,10 @@ def test_a_stored_event_fills_the_seeds_columns(store, connection):
 
 def test_aggregate_versions_count_the_events_about_one_subject(store, connection):
     subject = uuid.uuid4()
-    about = lambda: Event("organization.updated", {}, aggregate_type="organization", aggregate_id=subject)  # noqa: E731
+
+    def about() -> Event:
+        return Event("organization.updated", {}, aggregate_type="organization", aggregate_id=subject)
+
     store.append([about(), about()], connection=connection)
     store.append([Event("other.thing", {}), about()], connection=connection)
     versions = connection.scalars(

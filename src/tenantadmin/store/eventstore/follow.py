@@ -183,7 +183,7 @@ async def follow_async(engine: Engine, query: Query, *, after: int | None = None
                     except queue.Full:
                         continue
             outcome: BaseException | None = None
-        except Exception as error:  # handed to the consumer, which raises it
+        except Exception as error:  # noqa: BLE001 (handed to the consumer, which raises it)
             outcome = error
         with contextlib.suppress(queue.Full):  # a consumer that is gone takes nothing more
             handoff.put_nowait(outcome)
