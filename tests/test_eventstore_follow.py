@@ -71,6 +71,24 @@ def test_an_event_committed_late_is_delivered_before_a_later_position_committed_
     assert follower.positions() == [position_a, position_b]  # once
 
 
+def test_a_late_committer_with_a_younger_transaction_id_is_not_skipped(engine, collectors):
+    """The transaction holding the lower position got its id after the one that commits first: it is above that
+    snapshot's xmax, so a snapshot's list of transactions in progress would not name it."""
+    store = EventStore(engine)
+    follower = Collector(store, Query.all())
+    collectors.append(follower)
+    with engine.connect() as early, engine.connect() as late:
+        early.execute(sa.text("SELECT pg_current_xact_id()"))  # the older transaction id
+        late.execute(sa.text("SELECT pg_current_xact_id()"))  # the younger one
+        low = store.append([Event("x.late", {})], connection=late)
+        high = store.append([Event("x.early", {})], connection=early)
+        early.commit()
+        time.sleep(0.5)
+        assert follower.positions() == []
+        late.commit()
+    assert follower.wait_for(2) == [low, high]
+
+
 def test_a_rolled_back_position_is_skipped(engine, collectors):
     store = EventStore(engine)
     follower = Collector(store, Query.all())

@@ -98,10 +98,6 @@ BEGIN
         END IF;
     END IF;
 
-    -- The transaction gets its id before its events get positions: a follower that waits for the transactions
-    -- in progress at a snapshot relies on it (see tenantadmin/store/eventstore/follow.py).
-    PERFORM pg_current_xact_id();
-
     WITH incoming AS (
         SELECT r.*, o.ordinality
         FROM jsonb_array_elements(p_events) WITH ORDINALITY AS o(value, ordinality),

@@ -6,6 +6,9 @@ takes *exclusive* locks on the keys of its condition's items: one tag suffices f
 event carries all of them. So a conditional append waits for every in-flight writer of a matching event and blocks new
 ones until it commits, while appends on disjoint boundaries, and unconditional writers among themselves, never wait
 for one another. Keys are taken in ascending order within an append, so two appends cannot deadlock each other.
+
+The (any, any) key is also the store's global writer lock: every append holds it, shared, from before its events
+take positions until its transaction ends, which is what lets a follower wait for exactly the appends in progress.
 """
 
 from __future__ import annotations

@@ -3,11 +3,11 @@
 A position is taken when a transaction inserts and becomes visible when it commits, so a transaction that took
 position 5 may commit after the one that took 6: a reader that just asked for ``position > last`` would deliver 6 and
 never see 5. The follower therefore delivers only up to the first gap in the positions it sees. A gap is either an
-append still in progress or one that rolled back; to tell which, it waits until every transaction that was in progress
-at the snapshot that showed the gap has ended. That suffices because the append function gives its transaction an id
-before its events take positions: a position below one already visible belongs to a transaction that was either
-finished or in progress at that snapshot. After the wait, what is still missing below the highest visible position
-will never appear, and the follower moves past it.
+append still in progress or one that rolled back; to tell which, the follower notes the transactions then holding the
+store's global writer lock (every append holds it, shared, from before it takes a position until it ends: see
+boundaries.py) and waits for them to end. A missing position below one already visible was taken before it, so its
+transaction held that lock when the gap was seen, unless it had already ended. After the wait, what is still missing
+will never appear, and the follower moves past it. Transactions that do not append events never delay it.
 
 It wakes on LISTEN/NOTIFY, and polls besides, so that a lost notification or a dropped connection only delays an
 event; a failed read is retried from the last delivered position, so nothing is skipped or repeated.
@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from . import codec
+from .boundaries import ANY, lock_key
 from .model import Query, SequencedEvent
 from .queries import positions_sql
 
@@ -40,14 +41,18 @@ RETRY_SECONDS = (0.1, 0.2, 0.5, 1.0, 2.0)
 
 log = logging.getLogger(__name__)
 
-PEEK = sa.text(
-    "SELECT pg_current_snapshot()::text, ARRAY(SELECT position FROM events WHERE position > :last "
-    "ORDER BY position LIMIT :batch)"
+PEEK = sa.text("SELECT ARRAY(SELECT position FROM events WHERE position > :last ORDER BY position LIMIT :batch)")
+
+# The transactions holding the global writer lock (a bigint advisory key: classid, objid, objsubid 1), in this database.
+_WRITER_LOCKS = (
+    "FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
+    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+    "AND classid = CAST(:high AS oid) AND objid = CAST(:low AS oid)"
 )
-IN_PROGRESS = sa.text(
-    "SELECT count(*) FROM pg_snapshot_xip(CAST(:snapshot AS pg_snapshot)) AS xid "
-    "WHERE pg_xact_status(xid) = 'in progress'"
-)
+WRITERS = sa.text(f"SELECT coalesce(array_agg(virtualtransaction), '{{}}') {_WRITER_LOCKS}")
+STILL_WRITING = sa.text(f"SELECT count(*) {_WRITER_LOCKS} AND virtualtransaction = ANY(:writers)")
+_KEY = lock_key(ANY, ANY) & 0xFFFF_FFFF_FFFF_FFFF
+WRITER_LOCK = {"high": _KEY >> 32, "low": _KEY & 0xFFFF_FFFF}
 
 
 class _Listener:
@@ -99,7 +104,7 @@ class _Cursor:
     def advance(self) -> Iterator[SequencedEvent]:
         """Deliver what is settled now; returns without yielding when nothing new is."""
         with self.engine.connect().execution_options(isolation_level="READ COMMITTED") as connection:
-            snapshot, positions = connection.execute(PEEK, {"last": self.last, "batch": BATCH}).one()
+            positions = connection.scalar(PEEK, {"last": self.last, "batch": BATCH})
             if not positions:
                 return
             contiguous = self.last
@@ -111,7 +116,7 @@ class _Cursor:
                 yield from self._deliver(connection, contiguous)
             if contiguous == positions[-1]:
                 return
-            if not self._wait_for(connection, snapshot):
+            if not self._wait_for_writers(connection):
                 return
             yield from self._deliver(connection, positions[-1])
 
@@ -126,10 +131,11 @@ class _Cursor:
             self.last = row[0]
         self.last = upto
 
-    def _wait_for(self, connection: Connection, snapshot: str) -> bool:
-        """Wait until the transactions in progress at ``snapshot`` have ended; False if stopped first."""
+    def _wait_for_writers(self, connection: Connection) -> bool:
+        """Wait until the appends in progress now have ended; False if stopped first."""
+        writers = connection.scalar(WRITERS, WRITER_LOCK)
         pause = 0.001
-        while connection.scalar(IN_PROGRESS, {"snapshot": snapshot}):
+        while writers and connection.scalar(STILL_WRITING, WRITER_LOCK | {"writers": writers}):
             if self.stop.wait(pause):
                 return False
             pause = min(pause * 2, 0.05)
