@@ -1,23 +1,4 @@
 """The public API of tenantadmin's DCB event store; the implementation lives in ``tenantadmin.store.eventstore``."""
 
-from tenantadmin.store.eventstore import (
-    AppendCondition,
-    AppendConditionFailed,
-    Event,
-    EventStore,
-    Query,
-    QueryItem,
-    ReadResult,
-    SequencedEvent,
-)
-
-__all__ = [
-    "AppendCondition",
-    "AppendConditionFailed",
-    "Event",
-    "EventStore",
-    "Query",
-    "QueryItem",
-    "ReadResult",
-    "SequencedEvent",
-]
+from tenantadmin.store.eventstore import *
+from tenantadmin.store.eventstore import __all__  # noqa: F401

@@ -31,12 +31,12 @@ class EventStore:
         self.engine = engine
 
     @contextmanager
-    def _transaction(self, connection: Connection | None) -> Iterator[Connection]:
-        """The caller's transaction when given, else one of our own, committed on success."""
+    def _using(self, connection: Connection | None, *, writing: bool) -> Iterator[Connection]:
+        """The caller's connection (and transaction) when given, else one of our own, committed on success."""
         if connection is not None:
             yield connection
             return
-        with self.engine.begin() as own:
+        with self.engine.begin() if writing else self.engine.connect() as own:
             yield own
 
     def append(
@@ -60,7 +60,7 @@ class EventStore:
             "after": condition.after if condition else None,
             "checked_elsewhere": False,
         }
-        with self._transaction(connection) as transaction:
+        with self._using(connection, writing=True) as transaction:
             position = transaction.scalar(APPEND, params)
             if position == CHECK_ON_FRESH_SNAPSHOT:
                 # REPEATABLE READ or SERIALIZABLE: this transaction's snapshot may predate the locks it now holds, so
@@ -105,7 +105,7 @@ class EventStore:
             f"SELECT {codec.COLUMNS} FROM events WHERE position IN ({positions}) "
             f"ORDER BY position {order}{limit_sql}) AS e ON true"
         )
-        with self._reading(connection) as reader:
+        with self._using(connection, writing=False) as reader:
             rows = reader.execute(sql, params).all()
         head = rows[0][0]
         events = [codec.decode(row[1:]) for row in rows if row[1] is not None]
@@ -124,11 +124,3 @@ class EventStore:
     def follow_async(self, query: Query, *, after: int | None = None) -> AsyncIterator[SequencedEvent]:
         """``follow`` as an async iterator, for asyncio applications."""
         return follow_async(self.engine, query, after=after)
-
-    @contextmanager
-    def _reading(self, connection: Connection | None) -> Iterator[Connection]:
-        if connection is not None:
-            yield connection
-            return
-        with self.engine.connect() as own:
-            yield own
