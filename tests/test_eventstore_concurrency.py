@@ -111,3 +111,23 @@ def test_unconditional_writers_never_wait_for_each_other(engine):
         assert done.wait(5)
         holder.rollback()
         thread.join()
+
+
+def test_a_read_waits_for_a_lower_position_still_being_appended_so_its_head_is_settled(engine):
+    """Else a decision taken with ``after=head`` would miss the late event: a lost update."""
+    store = EventStore(engine)
+    seat = Query.of(tags={"seat": "9a"})
+    with engine.connect() as late:
+        low = store.append([Event("seat.taken", {"by": "w"}, tags={"seat": "9a"})], connection=late)
+        high = store.append([Event("other.thing", {})])
+        results: list = []
+        reader = threading.Thread(target=lambda: results.append(store.read(seat)))
+        reader.start()
+        time.sleep(0.3)
+        assert results == []  # waiting for the append in progress below the head
+        late.commit()
+        reader.join(10)
+    (result,) = results
+    assert [sequenced.position for sequenced in result] == [low] and result.head == high
+    with pytest.raises(AppendConditionFailed):
+        store.append([Event("seat.taken", {"by": "me"}, tags={"seat": "9a"})], AppendCondition(seat))

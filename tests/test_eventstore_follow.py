@@ -146,6 +146,31 @@ def test_only_matching_events_are_delivered(engine, collectors):
     assert follower.positions() == [wanted]
 
 
+def test_a_selective_follower_catches_up_without_sleeping_between_batches(engine, collectors, monkeypatch):
+    monkeypatch.setattr(follow_module, "POLL_SECONDS", 30.0)
+    store = EventStore(engine)
+    store.append([Event("noise.event", {}) for _ in range(3 * follow_module.BATCH)])
+    rare = store.append([Event("rare.event", {})])
+    started = time.monotonic()
+    follower = Collector(store, Query.of(types=["rare.event"]))
+    collectors.append(follower)
+    assert follower.wait_for(1, seconds=10) == [rare]
+    assert time.monotonic() - started < 5
+
+
+def test_the_async_twin_raises_what_stops_the_follower(engine):
+    store = EventStore(engine)
+    with engine.begin() as connection:
+        connection.execute(sa.text("ALTER TABLE events RENAME TO events_gone"))
+
+    async def take() -> None:
+        async for _ in store.follow_async(Query.all()):
+            pass
+
+    with pytest.raises(sa.exc.ProgrammingError, match="events"):
+        asyncio.run(asyncio.wait_for(take(), 10))
+
+
 def test_following_starts_after_the_given_position(engine, collectors):
     store = EventStore(engine)
     first = store.append([Event("x.y", {})])

@@ -184,6 +184,7 @@ def test_the_transaction_stays_usable_after_a_refused_append(store, connection, 
         lambda: Event("x.y", {}, tags={"org": ""}),
         lambda: Event("x.y", {}, source="fax"),
         lambda: QueryItem(tags={"org": [""]}),
+        lambda: Query(()),
     ],
 )
 def test_malformed_events_and_queries_are_refused_before_any_sql(bad):

@@ -4,8 +4,7 @@ A position is taken when a transaction inserts and becomes visible when it commi
 position 5 may commit after the one that took 6: a reader that just asked for ``position > last`` would deliver 6 and
 never see 5. The follower therefore delivers only up to the first gap in the positions it sees. A gap is either an
 append still in progress or one that rolled back; to tell which, the follower notes the transactions then holding the
-store's global writer lock (every append holds it, shared, from before it takes a position until it ends: see
-boundaries.py) and waits for them to end. A missing position below one already visible was taken before it, so its
+store's global writer lock (writers.py) and waits for them to end. A missing position below one already visible was taken before it, so its
 transaction held that lock when the gap was seen, unless it had already ended. After the wait, what is still missing
 will never appear, and the follower moves past it. Transactions that do not append events never delay it.
 
@@ -16,9 +15,9 @@ event; a failed read is retried from the last delivered position, so nothing is 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
-import queue
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -29,9 +28,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from . import codec
-from .boundaries import ANY, lock_key
 from .model import Query, SequencedEvent
 from .queries import positions_sql
+from .writers import appends_in_progress, wait_until_ended
 
 CHANNEL = "tenantadmin_events"
 BATCH = 500
@@ -42,17 +41,6 @@ RETRY_SECONDS = (0.1, 0.2, 0.5, 1.0, 2.0)
 log = logging.getLogger(__name__)
 
 PEEK = sa.text("SELECT ARRAY(SELECT position FROM events WHERE position > :last ORDER BY position LIMIT :batch)")
-
-# The transactions holding the global writer lock (a bigint advisory key: classid, objid, objsubid 1), in this database.
-_WRITER_LOCKS = (
-    "FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
-    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-    "AND classid = CAST(:high AS oid) AND objid = CAST(:low AS oid)"
-)
-WRITERS = sa.text(f"SELECT coalesce(array_agg(virtualtransaction), '{{}}') {_WRITER_LOCKS}")
-STILL_WRITING = sa.text(f"SELECT count(*) {_WRITER_LOCKS} AND virtualtransaction = ANY(:writers)")
-_KEY = lock_key(ANY, ANY) & 0xFFFF_FFFF_FFFF_FFFF
-WRITER_LOCK = {"high": _KEY >> 32, "low": _KEY & 0xFFFF_FFFF}
 
 
 class _Listener:
@@ -116,7 +104,7 @@ class _Cursor:
                 yield from self._deliver(connection, contiguous)
             if contiguous == positions[-1]:
                 return
-            if not self._wait_for_writers(connection):
+            if not wait_until_ended(connection, appends_in_progress(connection), self.stop):
                 return
             yield from self._deliver(connection, positions[-1])
 
@@ -130,16 +118,6 @@ class _Cursor:
             yield codec.decode(row)
             self.last = row[0]
         self.last = upto
-
-    def _wait_for_writers(self, connection: Connection) -> bool:
-        """Wait until the appends in progress now have ended; False if stopped first."""
-        writers = connection.scalar(WRITERS, WRITER_LOCK)
-        pause = 0.001
-        while writers and connection.scalar(STILL_WRITING, WRITER_LOCK | {"writers": writers}):
-            if self.stop.wait(pause):
-                return False
-            pause = min(pause * 2, 0.05)
-        return True
 
 
 def follow(
@@ -156,11 +134,9 @@ def follow(
     failures = 0
     try:
         while not stop.is_set():
-            delivered = False
+            before = cursor.last
             try:
-                for event in cursor.advance():
-                    delivered = True
-                    yield event
+                yield from cursor.advance()
                 failures = 0
             except sa.exc.OperationalError as error:  # the server went away: resume from cursor.last
                 pause = RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]
@@ -168,40 +144,52 @@ def follow(
                 log.warning("following the event log: %s; retrying in %.1f s", error.orig, pause)
                 stop.wait(pause)
                 continue
-            if not delivered:
+            if cursor.last == before:  # caught up: nothing settled since the last look
                 listener.wait(POLL_SECONDS, stop)
     finally:
         listener.close()
 
 
 async def follow_async(engine: Engine, query: Query, *, after: int | None = None) -> AsyncIterator[SequencedEvent]:
-    """``follow`` for asyncio (the TUI): the same follower, run in a thread, its events handed over one by one."""
+    """``follow`` for asyncio (the TUI): the same follower, run in a thread, its events handed over one by one.
+
+    The thread waits when the consumer falls behind (the hand-over holds at most BATCH events), and ends within a
+    quarter of a second of the consumer's leaving; an error of the follower is raised to the consumer.
+    """
+    loop = asyncio.get_running_loop()
+    handoff: asyncio.Queue[SequencedEvent | Exception | None] = asyncio.Queue(maxsize=BATCH)
     stop = threading.Event()
-    handoff: queue.Queue[SequencedEvent | BaseException | None] = queue.Queue(maxsize=BATCH)
+
+    def hand(item: SequencedEvent | Exception | None) -> bool:
+        """Put ``item`` in the consumer's queue, waiting for room; False once the consumer has gone."""
+        try:
+            pending = asyncio.run_coroutine_threadsafe(handoff.put(item), loop)
+        except RuntimeError:  # the event loop is closed
+            return False
+        while True:
+            try:
+                pending.result(timeout=STOP_CHECK_SECONDS)
+                return True
+            except concurrent.futures.TimeoutError:
+                if stop.is_set():
+                    pending.cancel()
+                    return False
 
     def run() -> None:
         try:
             for event in follow(engine, query, after=after, stop=stop):
-                while not stop.is_set():
-                    try:
-                        handoff.put(event, timeout=0.2)
-                        break
-                    except queue.Full:
-                        continue
-            outcome: BaseException | None = None
+                if not hand(event):
+                    return
         except Exception as error:  # noqa: BLE001 (handed to the consumer, which raises it)
-            outcome = error
-        with contextlib.suppress(queue.Full):  # a consumer that is gone takes nothing more
-            handoff.put_nowait(outcome)
+            hand(error)
+        else:
+            hand(None)
 
     thread = threading.Thread(target=run, name="tenantadmin-follow", daemon=True)
     thread.start()
     try:
-        while True:
-            item = await asyncio.to_thread(handoff.get)
-            if item is None:
-                return
-            if isinstance(item, BaseException):
+        while (item := await handoff.get()) is not None:
+            if isinstance(item, Exception):
                 raise item
             yield item
     finally:

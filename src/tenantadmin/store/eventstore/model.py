@@ -88,6 +88,10 @@ class Query:
 
     items: Sequence[QueryItem]
 
+    def __post_init__(self) -> None:
+        if not self.items:
+            raise ValueError("a query needs at least one item (Query.all() matches every event)")
+
     @classmethod
     def all(cls) -> Query:
         return cls((QueryItem(),))

@@ -16,6 +16,7 @@ from .boundaries import locks_for
 from .follow import follow, follow_async
 from .model import AppendCondition, AppendConditionFailed, Event, Query, ReadResult, SequencedEvent
 from .queries import condition_json, positions_sql
+from .writers import appends_in_progress, wait_until_ended
 
 CONDITION_FAILED = -1
 CHECK_ON_FRESH_SNAPSHOT = -2
@@ -94,9 +95,25 @@ class EventStore:
         backwards: bool = False,
         connection: Connection | None = None,
     ) -> ReadResult:
-        """Matching events in position order (descending when ``backwards``), with the store's head at that moment."""
+        """Matching events in position order (descending when ``backwards``), with the store's head.
+
+        ``head`` is settled: no append still in progress can add an event at or below it, so it is safe as the
+        ``after`` of an append condition or of ``follow``. To make it so, a read that finds appends in progress waits
+        for them (as briefly as they last) and reads again, up to the same head.
+        """
+        with self._using(connection, writing=False) as reader:
+            head, events = self._read(reader, query, after, limit, backwards, upto=None)
+            if head is not None and (writers := appends_in_progress(reader)):
+                wait_until_ended(reader, writers)
+                _, events = self._read(reader, query, after, limit, backwards, upto=head)
+        return ReadResult(events, head)
+
+    @staticmethod
+    def _read(
+        reader: Connection, query: Query, after: int | None, limit: int | None, backwards: bool, upto: int | None
+    ) -> tuple[int | None, list[SequencedEvent]]:
         params: dict[str, Any] = {}
-        positions = positions_sql(query, params, after=after, limit=limit, backwards=backwards)
+        positions = positions_sql(query, params, after=after, limit=limit, backwards=backwards, upto=upto)
         order = "DESC" if backwards else "ASC"
         limit_sql = f" LIMIT {int(limit)}" if limit is not None else ""
         # One statement, so one snapshot: the head cannot be newer (or older) than the events beside it.
@@ -105,11 +122,8 @@ class EventStore:
             f"SELECT {codec.COLUMNS} FROM events WHERE position IN ({positions}) "
             f"ORDER BY position {order}{limit_sql}) AS e ON true"
         )
-        with self._using(connection, writing=False) as reader:
-            rows = reader.execute(sql, params).all()
-        head = rows[0][0]
-        events = [codec.decode(row[1:]) for row in rows if row[1] is not None]
-        return ReadResult(events, head)
+        rows = reader.execute(sql, params).all()
+        return rows[0][0], [codec.decode(row[1:]) for row in rows if row[1] is not None]
 
     def follow(
         self, query: Query, *, after: int | None = None, stop: threading.Event | None = None
