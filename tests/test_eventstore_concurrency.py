@@ -77,6 +77,22 @@ def test_racers_on_disjoint_boundaries_all_commit(engine, isolation):
     assert race(engine, isolation, create_own) == ["won"] * RACERS
 
 
+def test_a_conditional_append_does_not_wait_for_one_held_open_on_another_boundary(engine):
+    store = EventStore(engine)
+    mine = AppendCondition(Query.of(types=["organization.created"], tags={"slug": "mine"}))
+    theirs = AppendCondition(Query.of(types=["organization.created"], tags={"slug": "theirs"}))
+    with engine.connect() as holder:
+        store.append([Event("organization.created", {}, tags={"slug": "theirs"})], theirs, connection=holder)
+        done = threading.Event()
+        thread = threading.Thread(
+            target=lambda: (store.append([Event("organization.created", {}, tags={"slug": "mine"})], mine), done.set())
+        )
+        thread.start()
+        assert done.wait(5)  # not held up by the open transaction on the other boundary
+        holder.rollback()
+        thread.join()
+
+
 def test_a_condition_waits_for_an_uncommitted_matching_append_then_fails(engine):
     """The check cannot pass while a matching event is written but not yet committed."""
     store = EventStore(engine)

@@ -130,3 +130,37 @@ def test_event_data_may_hold_ids_and_times_as_text(store, connection):
     store.append([Event("x.y", {"id": ident, "at": moment})], connection=connection)
     (sequenced,) = store.read(Query.of(types=["x.y"]), connection=connection).events
     assert sequenced.event.data == {"id": str(ident), "at": moment.isoformat(sep=" ")}
+
+
+def test_the_tag_index_cannot_gain_a_tag_its_event_does_not_carry(connection, position):
+    with pytest.raises(sa.exc.IntegrityError, match="not a tag of the event"), connection.begin_nested():
+        connection.execute(
+            sa.text("INSERT INTO event_tags (tag, position, event_type) VALUES ('seat=9z', :p, 'x.y')"), {"p": position}
+        )
+
+
+def test_the_migration_takes_the_stores_writer_lock():
+    import importlib.util
+    from pathlib import Path
+
+    from tenantadmin.store.eventstore.boundaries import ANY, lock_key
+
+    path = Path(__file__).resolve().parents[1] / "alembic" / "versions" / "0002_event_store.py"
+    spec = importlib.util.spec_from_file_location("migration_0002", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    assert migration.WRITER_LOCK_KEY == lock_key(ANY, ANY)
+
+
+def test_an_insert_made_outside_the_store_holds_the_writer_lock_until_it_ends(shared_engine, connection):
+    from tenantadmin.store.eventstore.writers import appends_in_progress
+
+    connection.execute(
+        sa.text(
+            "INSERT INTO events (id, event_type, aggregate_type, aggregate_id, aggregate_version, data) "
+            "VALUES (:id, 'x.raw', 'none', :nil, 0, '{}')"
+        ),
+        {"id": uuid.uuid4(), "nil": uuid.UUID(int=0)},
+    )
+    with shared_engine.connect() as other:
+        assert len(appends_in_progress(other)) == 1

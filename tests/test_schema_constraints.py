@@ -59,7 +59,7 @@ def valid(table: str, user_id, organization_id) -> dict:
             "id": uuid7(),
             "event_type": "organization.created",
             "aggregate_type": "organization",
-            "aggregate_id": organization_id,
+            "aggregate_id": uuid.uuid4(),
             "aggregate_version": 1,
             "data": {},
         },
@@ -365,6 +365,7 @@ def test_every_check_and_unique_constraint_of_the_schema_has_a_test(connection):
             "uq_user_organizations_user_id_organization_id",
             "uq_user_organizations_invitation_token",
             "uq_events_position",
+            "uq_events_aggregate_id_aggregate_version",
         }
     )
     in_schema = set(
@@ -376,3 +377,11 @@ def test_every_check_and_unique_constraint_of_the_schema_has_a_test(connection):
         )
     ) | set(connection.scalars(sa.text("SELECT indexname FROM pg_indexes WHERE indexname LIKE 'uq%'")))
     assert in_schema - tested == set()
+
+
+def test_two_events_cannot_take_one_version_of_a_subject(connection):
+    subject = uuid.uuid4()
+    row = valid("events", None, None) | {"aggregate_id": subject, "aggregate_version": 3}
+    insert(connection, "events", **row)
+    assert rejection(connection, "events", **row | {"id": uuid7()}) == "uq_events_aggregate_id_aggregate_version"
+    insert(connection, "events", **row | {"id": uuid7(), "aggregate_version": 0})  # version 0: no subject

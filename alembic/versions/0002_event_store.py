@@ -37,6 +37,39 @@ END
 $$
 """
 
+# The store's global writer lock, lock_key("*", "*") in tenantadmin/store/eventstore/boundaries.py (a test keeps the
+# two equal). Taken, shared, before any row of a statement inserting into events is formed, so that even an INSERT
+# made outside the append function holds it before its rows take positions: followers rely on it (writers.py).
+WRITER_LOCK_KEY = -2153070293061003222
+
+WRITER_LOCK = f"""
+CREATE FUNCTION tenantadmin_take_writer_lock() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock_shared({WRITER_LOCK_KEY});
+    RETURN NULL;
+END
+$$
+"""
+
+# A tag row must name a tag its event carries: the index cannot be made to say what the log does not.
+TAG_OF_EVENT = """
+CREATE FUNCTION tenantadmin_tag_of_event() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (
+        SELECT 1 FROM events e, jsonb_each(e.tags) AS t(key, value)
+        WHERE e.position = NEW.position
+          AND NEW.tag = ANY(ARRAY(
+              SELECT t.key || '=' || v FROM jsonb_array_elements_text(
+                  CASE jsonb_typeof(t.value) WHEN 'array' THEN t.value ELSE jsonb_build_array(t.value) END) AS v))
+    ) THEN
+        RAISE EXCEPTION 'tag % is not a tag of the event at position %', NEW.tag, NEW.position
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    RETURN NEW;
+END
+$$
+"""
+
 # One call per append: lock the boundaries (keys sorted by the caller), check the condition, insert the events and
 # their tags, notify followers. Returns the last position; -1 when the condition fails; -2 when the transaction's
 # snapshot may predate the locks (REPEATABLE READ, SERIALIZABLE): the caller then checks the condition on a fresh
@@ -156,11 +189,35 @@ def upgrade() -> None:
             f"CREATE TRIGGER append_only_truncate BEFORE TRUNCATE ON {table} "
             "FOR EACH STATEMENT EXECUTE FUNCTION tenantadmin_append_only()"
         )
+    op.execute(WRITER_LOCK)
+    op.execute(
+        "CREATE TRIGGER writer_lock BEFORE INSERT ON events "
+        "FOR EACH STATEMENT EXECUTE FUNCTION tenantadmin_take_writer_lock()"
+    )
+    op.execute(TAG_OF_EVENT)
+    op.execute(
+        "CREATE TRIGGER tag_of_event BEFORE INSERT ON event_tags FOR EACH ROW EXECUTE FUNCTION tenantadmin_tag_of_event()"
+    )
+    # Two appends about one subject cannot both take the same version, whatever the isolation level.
+    op.drop_index("ix_events_aggregate_id_aggregate_version", table_name="events")
+    op.create_index(
+        "uq_events_aggregate_id_aggregate_version",
+        "events",
+        ["aggregate_id", "aggregate_version"],
+        unique=True,
+        postgresql_where=sa.text("aggregate_version > 0"),
+    )
     op.execute(APPEND)
 
 
 def downgrade() -> None:
     op.execute("DROP FUNCTION tenantadmin_append_events(jsonb, bigint[], boolean[], jsonb, bigint, boolean)")
+    op.drop_index("uq_events_aggregate_id_aggregate_version", table_name="events")
+    op.create_index("ix_events_aggregate_id_aggregate_version", "events", ["aggregate_id", "aggregate_version"])
+    op.execute("DROP TRIGGER tag_of_event ON event_tags")
+    op.execute("DROP FUNCTION tenantadmin_tag_of_event()")
+    op.execute("DROP TRIGGER writer_lock ON events")
+    op.execute("DROP FUNCTION tenantadmin_take_writer_lock()")
     for table in ("events", "event_tags"):
         op.execute(f"DROP TRIGGER append_only_truncate ON {table}")
         op.execute(f"DROP TRIGGER append_only ON {table}")

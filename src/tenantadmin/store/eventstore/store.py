@@ -48,6 +48,10 @@ class EventStore:
         Raises AppendConditionFailed, writing nothing, if an event matching the condition's query was recorded after
         its ``after`` position. Given a connection, the append joins its transaction, so that the events commit (or
         roll back) with the caller's other changes; the boundary locks are then held until that transaction ends.
+        A transaction that appends more than once should make its conditional append first: two transactions that
+        each append and then append on a condition over each other's events can deadlock (PostgreSQL then aborts one,
+        SQLSTATE 40P01). Under REPEATABLE READ or SERIALIZABLE the condition is checked once more on a fresh snapshot,
+        through a second connection of the caller's engine.
         """
         events = list(events)
         if not events:
@@ -68,17 +72,18 @@ class EventStore:
                 # an event committed in between would be invisible to it. Look with a fresh snapshot: once the locks
                 # are held, no matching event can commit until this transaction ends.
                 assert condition is not None
-                if self._matches(condition):
+                if self._matches(condition, transaction.engine):
                     raise AppendConditionFailed(self._refusal(condition))
                 position = transaction.scalar(APPEND, params | {"checked_elsewhere": True})
             if position == CONDITION_FAILED:
                 raise AppendConditionFailed(self._refusal(condition))
             return position
 
-    def _matches(self, condition: AppendCondition) -> bool:
+    @staticmethod
+    def _matches(condition: AppendCondition, engine: Engine) -> bool:
         params: dict[str, Any] = {}
         sql = positions_sql(condition.fail_if_events_match, params, after=condition.after, limit=1, backwards=False)
-        with self.engine.connect() as fresh:
+        with engine.connect() as fresh:
             return fresh.scalar(sa.text(f"SELECT EXISTS ({sql})"), params)
 
     @staticmethod

@@ -69,7 +69,14 @@ class StoredEvent(Base):
         # Serves queries by type alone, in log order (the seed's index on event_type, extended by position).
         Index(None, "event_type", "position"),
         Index(None, "aggregate_type", "aggregate_id"),
-        Index(None, "aggregate_id", "aggregate_version"),
+        # Unique: two appends about one subject cannot both take the same version, whatever the isolation level.
+        Index(
+            "uq_events_aggregate_id_aggregate_version",
+            "aggregate_id",
+            "aggregate_version",
+            unique=True,
+            postgresql_where=text("aggregate_version > 0"),
+        ),
         Index(None, "aggregate_type", "event_timestamp"),
         # These two also serve lookups by organization_id or user_id alone (their leading column).
         Index(None, "organization_id", "event_timestamp"),
