@@ -216,7 +216,9 @@ def test_a_dropped_connection_is_survived_without_loss_or_repeat(engine, collect
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
         )
-    positions += [store.append([Event("x.y", {"n": n})]) for n in range(5, 10)]
+    writer = EventStore(create_engine(engine.url))  # another process, say: this one's pooled connections are dead too
+    positions += [writer.append([Event("x.y", {"n": n})]) for n in range(5, 10)]
+    writer.engine.dispose()
     assert follower.wait_for(10) == positions
 
 

@@ -9,11 +9,16 @@ CONNECT_TIMEOUT_SECONDS = 5
 
 
 def create_engine(url: str | URL, **options: object) -> Engine:
-    """An engine for tenantadmin's psycopg 3 URLs; a dead server fails fast instead of hanging a command."""
+    """An engine for tenantadmin's psycopg 3 URLs; a dead server fails fast instead of hanging a command.
+
+    No pre-ping: it would cost a round trip on every checkout, as much as an append's own statement. A pooled
+    connection that died while idle fails the one statement that meets it (an OperationalError, which front ends
+    report as the database being unavailable), and SQLAlchemy then drops the pool's connections, so the next attempt
+    connects afresh.
+    """
     return sa.create_engine(
         url,
         connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS, "application_name": "tenantadmin"},
-        pool_pre_ping=True,
         **options,
     )
 

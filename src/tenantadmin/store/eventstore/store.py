@@ -21,9 +21,10 @@ from .writers import appends_in_progress, wait_until_ended
 CONDITION_FAILED = -1
 CHECK_ON_FRESH_SNAPSHOT = -2
 
-APPEND = sa.text(
-    "SELECT tenantadmin_append_events(CAST(:events AS jsonb), CAST(:keys AS bigint[]), CAST(:exclusive AS boolean[]), "
-    "CAST(:condition AS jsonb), :after, :checked_elsewhere)"
+# In the driver's own parameter style: sent as it is, by SQLAlchemy (exec_driver_sql) or straight to psycopg.
+APPEND = (
+    "SELECT tenantadmin_append_events(%(events)s::jsonb, %(keys)s::bigint[], %(exclusive)s::boolean[], "
+    "%(condition)s::jsonb, %(after)s, %(checked_elsewhere)s)"
 )
 
 
@@ -32,12 +33,12 @@ class EventStore:
         self.engine = engine
 
     @contextmanager
-    def _using(self, connection: Connection | None, *, writing: bool) -> Iterator[Connection]:
-        """The caller's connection (and transaction) when given, else one of our own, committed on success."""
+    def _reading(self, connection: Connection | None) -> Iterator[Connection]:
+        """The caller's connection when given, else one of our own."""
         if connection is not None:
             yield connection
             return
-        with self.engine.begin() if writing else self.engine.connect() as own:
+        with self.engine.connect() as own:
             yield own
 
     def append(
@@ -65,19 +66,63 @@ class EventStore:
             "after": condition.after if condition else None,
             "checked_elsewhere": False,
         }
-        with self._using(connection, writing=True) as transaction:
-            position = transaction.scalar(APPEND, params)
-            if position == CHECK_ON_FRESH_SNAPSHOT:
-                # REPEATABLE READ or SERIALIZABLE: this transaction's snapshot may predate the locks it now holds, so
-                # an event committed in between would be invisible to it. Look with a fresh snapshot: once the locks
-                # are held, no matching event can commit until this transaction ends.
-                assert condition is not None
-                if self._matches(condition, transaction.engine):
-                    raise AppendConditionFailed(self._refusal(condition))
-                position = transaction.scalar(APPEND, params | {"checked_elsewhere": True})
-            if position == CONDITION_FAILED:
+        if connection is not None:
+            return self._append_in(connection, params, condition)
+        position = self._append_alone(params)
+        if position == CHECK_ON_FRESH_SNAPSHOT:
+            # The server's default isolation level is not READ COMMITTED: the function declined (nothing written, no
+            # lock kept), so append in a transaction of our own, where the condition can be checked once more.
+            with self.engine.begin() as own:
+                return self._append_in(own, params, condition)
+        return self._settled(position, condition)
+
+    def _append_alone(self, params: dict[str, Any]) -> int:
+        """The append as one statement in a transaction of its own: one round trip to the server.
+
+        It goes to the pooled driver connection directly: SQLAlchemy's connection and execution machinery costs about
+        as much again as the round trip (bench/eventstore.py). Driver errors are raised as SQLAlchemy's, as elsewhere,
+        and a connection found dead leaves the pool.
+        """
+        pooled = self.engine.raw_connection()
+        driver = pooled.driver_connection
+        autocommit = driver.autocommit
+        try:
+            driver.autocommit = True
+            return driver.execute(APPEND, params).fetchone()[0]
+        except self.engine.dialect.loaded_dbapi.Error as error:
+            disconnected = self.engine.dialect.is_disconnect(error, driver, None)
+            if disconnected:
+                pooled.invalidate(error)
+            raise sa.exc.DBAPIError.instance(
+                APPEND,
+                params,
+                error,
+                self.engine.dialect.loaded_dbapi.Error,
+                hide_parameters=self.engine.hide_parameters,
+                connection_invalidated=disconnected,
+                dialect=self.engine.dialect,
+            ) from error
+        finally:
+            if not driver.closed:
+                driver.autocommit = autocommit
+            pooled.close()
+
+    def _append_in(self, transaction: Connection, params: dict[str, Any], condition: AppendCondition | None) -> int:
+        position = transaction.exec_driver_sql(APPEND, params).scalar_one()
+        if position == CHECK_ON_FRESH_SNAPSHOT:
+            # REPEATABLE READ or SERIALIZABLE: this transaction's snapshot may predate the locks it now holds, so
+            # an event committed in between would be invisible to it. Look with a fresh snapshot: once the locks
+            # are held, no matching event can commit until this transaction ends.
+            assert condition is not None
+            if self._matches(condition, transaction.engine):
                 raise AppendConditionFailed(self._refusal(condition))
-            return position
+            position = transaction.exec_driver_sql(APPEND, params | {"checked_elsewhere": True}).scalar_one()
+        return self._settled(position, condition)
+
+    def _settled(self, position: int, condition: AppendCondition | None) -> int:
+        if position == CONDITION_FAILED:
+            raise AppendConditionFailed(self._refusal(condition))
+        return position
 
     @staticmethod
     def _matches(condition: AppendCondition, engine: Engine) -> bool:
@@ -106,7 +151,7 @@ class EventStore:
         ``after`` of an append condition or of ``follow``. To make it so, a read that finds appends in progress waits
         for them (as briefly as they last) and reads again, up to the same head.
         """
-        with self._using(connection, writing=False) as reader:
+        with self._reading(connection) as reader:
             head, events = self._read(reader, query, after, limit, backwards, upto=None)
             if head is not None and (writers := appends_in_progress(reader)):
                 wait_until_ended(reader, writers)
