@@ -147,3 +147,22 @@ def test_a_read_waits_for_a_lower_position_still_being_appended_so_its_head_is_s
     assert [sequenced.position for sequenced in result] == [low] and result.head == high
     with pytest.raises(AppendConditionFailed):
         store.append([Event("seat.taken", {"by": "me"}, tags={"seat": "9a"})], AppendCondition(seat))
+
+
+def test_a_read_sees_an_append_below_its_head_that_commits_while_the_read_is_under_way(engine):
+    """The late append commits right after the read's first statement: its event must still be in the result."""
+    store = EventStore(engine)
+    seat = Query.of(tags={"seat": "9a"})
+    with engine.connect() as late, engine.connect() as reader:
+        low = store.append([Event("seat.taken", {"by": "w"}, tags={"seat": "9a"})], connection=late)
+        high = store.append([Event("other.thing", {})])
+        statements: list[str] = []
+
+        def commit_the_late_one_after_the_first_statement(*_args) -> None:
+            statements.append("executed")
+            if len(statements) == 1:
+                late.commit()
+
+        sa.event.listen(reader, "after_cursor_execute", commit_the_late_one_after_the_first_statement)
+        result = store.read(seat, connection=reader)
+    assert [sequenced.position for sequenced in result] == [low] and result.head == high

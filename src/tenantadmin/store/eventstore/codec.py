@@ -63,7 +63,7 @@ def encode(events: Sequence[Event]) -> str:
 def decode(row: Sequence[Any]) -> SequencedEvent:
     (position, id_, recorded_at, type_, data, metadata, tags, aggregate_type, aggregate_id, user_id,
      organization_id, session_id, correlation_id, causation_id, source, ip_address, user_agent, occurred_at) = row  # fmt: skip
-    event = Event(
+    event = Event.recorded(
         type=type_,
         data=data,
         tags={key: value if isinstance(value, str) else tuple(value) for key, value in tags.items()},

@@ -111,8 +111,8 @@ class _Cursor:
     def _deliver(self, connection: Connection, upto: int) -> Iterator[SequencedEvent]:
         params: dict[str, Any] = {}
         matching = positions_sql(self.query, params, after=self.last, limit=None, backwards=False, upto=upto)
-        rows = connection.execute(
-            sa.text(f"SELECT {codec.COLUMNS} FROM events WHERE position IN ({matching}) ORDER BY position"), params
+        rows = connection.exec_driver_sql(
+            f"SELECT {codec.COLUMNS} FROM events WHERE position IN ({matching}) ORDER BY position", params
         )
         for row in rows.all():
             yield codec.decode(row)

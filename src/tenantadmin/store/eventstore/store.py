@@ -16,7 +16,7 @@ from .boundaries import locks_for
 from .follow import follow, follow_async
 from .model import AppendCondition, AppendConditionFailed, Event, Query, ReadResult, SequencedEvent
 from .queries import condition_json, positions_sql
-from .writers import appends_in_progress, wait_until_ended
+from .writers import WRITER_LOCK, WRITERS, wait_until_ended
 
 CONDITION_FAILED = -1
 CHECK_ON_FRESH_SNAPSHOT = -2
@@ -26,6 +26,9 @@ APPEND = (
     "SELECT tenantadmin_append_events(%(events)s::jsonb, %(keys)s::bigint[], %(exclusive)s::boolean[], "
     "%(condition)s::jsonb, %(after)s, %(checked_elsewhere)s)"
 )
+
+
+HEAD_AND_WRITERS = sa.text(f"SELECT (SELECT max(position) FROM events), ({WRITERS})")
 
 
 class EventStore:
@@ -129,7 +132,7 @@ class EventStore:
         params: dict[str, Any] = {}
         sql = positions_sql(condition.fail_if_events_match, params, after=condition.after, limit=1, backwards=False)
         with engine.connect() as fresh:
-            return fresh.scalar(sa.text(f"SELECT EXISTS ({sql})"), params)
+            return fresh.exec_driver_sql(f"SELECT EXISTS ({sql})", params).scalar_one()
 
     @staticmethod
     def _refusal(condition: AppendCondition | None) -> str:
@@ -147,33 +150,31 @@ class EventStore:
     ) -> ReadResult:
         """Matching events in position order (descending when ``backwards``), with the store's head.
 
-        ``head`` is settled: no append still in progress can add an event at or below it, so it is safe as the
-        ``after`` of an append condition or of ``follow``. To make it so, a read that finds appends in progress waits
-        for them (as briefly as they last) and reads again, up to the same head.
+        ``head`` is settled: no append can still add an event at or below it, so it is safe as the ``after`` of an
+        append condition or of ``follow``. A position below the head that is not yet visible belongs to an append that
+        was in progress when the head was read, and so held the store's writer lock then (writers.py). The head and
+        the holders of that lock are read first; the read waits for those appends to end (as briefly as they last);
+        the events are read after, in a newer snapshot, which holds whatever those appends committed. Reading the
+        events in the head's own snapshot and looking for writers afterwards would miss one that committed in between.
+        This holds at READ COMMITTED, where each statement sees what was committed before it; a caller's REPEATABLE
+        READ or SERIALIZABLE transaction sees its first snapshot throughout, so a decision should read at READ
+        COMMITTED (services do) or on no connection of its own.
         """
         with self._reading(connection) as reader:
-            head, events = self._read(reader, query, after, limit, backwards, upto=None)
-            if head is not None and (writers := appends_in_progress(reader)):
+            head, writers = reader.execute(HEAD_AND_WRITERS, WRITER_LOCK).one()
+            if head is None:
+                return ReadResult([], None)
+            if writers:
                 wait_until_ended(reader, writers)
-                _, events = self._read(reader, query, after, limit, backwards, upto=head)
-        return ReadResult(events, head)
-
-    @staticmethod
-    def _read(
-        reader: Connection, query: Query, after: int | None, limit: int | None, backwards: bool, upto: int | None
-    ) -> tuple[int | None, list[SequencedEvent]]:
-        params: dict[str, Any] = {}
-        positions = positions_sql(query, params, after=after, limit=limit, backwards=backwards, upto=upto)
-        order = "DESC" if backwards else "ASC"
-        limit_sql = f" LIMIT {int(limit)}" if limit is not None else ""
-        # One statement, so one snapshot: the head cannot be newer (or older) than the events beside it.
-        sql = sa.text(
-            f"SELECT (SELECT max(position) FROM events) AS head, e.* FROM (SELECT 1) AS one LEFT JOIN LATERAL ("
-            f"SELECT {codec.COLUMNS} FROM events WHERE position IN ({positions}) "
-            f"ORDER BY position {order}{limit_sql}) AS e ON true"
-        )
-        rows = reader.execute(sql, params).all()
-        return rows[0][0], [codec.decode(row[1:]) for row in rows if row[1] is not None]
+            params: dict[str, Any] = {}
+            positions = positions_sql(query, params, after=after, limit=limit, backwards=backwards, upto=head)
+            order = "DESC" if backwards else "ASC"
+            limit_sql = f" LIMIT {int(limit)}" if limit is not None else ""  # the items' branches are limited apart
+            rows = reader.exec_driver_sql(
+                f"SELECT {codec.COLUMNS} FROM events WHERE position IN ({positions}) ORDER BY position {order}{limit_sql}",
+                params,
+            )
+            return ReadResult([codec.decode(row) for row in rows.all()], head)
 
     def follow(
         self, query: Query, *, after: int | None = None, stop: threading.Event | None = None

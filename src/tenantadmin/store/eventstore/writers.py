@@ -16,26 +16,27 @@ from .boundaries import ANY, lock_key
 
 # A bigint advisory key appears in pg_locks as classid (high 32 bits), objid (low 32 bits) and objsubid 1.
 _KEY = lock_key(ANY, ANY) & 0xFFFF_FFFF_FFFF_FFFF
-_LOCK = {"high": _KEY >> 32, "low": _KEY & 0xFFFF_FFFF}
+WRITER_LOCK = {"high": _KEY >> 32, "low": _KEY & 0xFFFF_FFFF}
 _HOLDERS = (
     "FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 AND pid <> pg_backend_pid() "
     "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
     "AND classid = CAST(:high AS oid) AND objid = CAST(:low AS oid)"
 )
-_IN_PROGRESS = sa.text(f"SELECT coalesce(array_agg(virtualtransaction), '{{}}') {_HOLDERS}")
+# The holders' virtual transaction ids, as a subquery a statement can embed (with the parameters WRITER_LOCK).
+WRITERS = f"SELECT coalesce(array_agg(virtualtransaction), '{{}}') {_HOLDERS}"
 _STILL_IN_PROGRESS = sa.text(f"SELECT count(*) {_HOLDERS} AND virtualtransaction = ANY(:writers)")
 
 
 def appends_in_progress(connection: Connection) -> list[str]:
     """The other transactions appending now (their virtual transaction ids)."""
-    return connection.scalar(_IN_PROGRESS, _LOCK)
+    return connection.scalar(sa.text(WRITERS), WRITER_LOCK)
 
 
 def wait_until_ended(connection: Connection, writers: list[str], stop: threading.Event | None = None) -> bool:
     """Wait until every one of ``writers`` has committed or rolled back; False if ``stop`` was set first."""
     stop = stop or threading.Event()
     pause = 0.001
-    while writers and connection.scalar(_STILL_IN_PROGRESS, _LOCK | {"writers": writers}):
+    while writers and connection.scalar(_STILL_IN_PROGRESS, WRITER_LOCK | {"writers": writers}):
         if stop.wait(pause):
             return False
         pause = min(pause * 2, 0.05)
