@@ -101,6 +101,7 @@ CHECKS = [
     ("api_keys", {"allowed_ips": []}, "ck_api_keys_allowed_ips_not_empty"),
     ("api_keys", {"usage_count": -1}, "ck_api_keys_usage_count_not_negative"),
     ("api_keys", {"usage_limit": 0}, "ck_api_keys_usage_limit_positive"),
+    ("api_keys", {"status": "revoked"}, "ck_api_keys_revocation_recorded"),
     ("events", {"event_type": " "}, "ck_events_event_type_not_blank"),
     ("events", {"aggregate_type": ""}, "ck_events_aggregate_type_not_blank"),
     ("events", {"aggregate_version": -1}, "ck_events_aggregate_version_not_negative"),

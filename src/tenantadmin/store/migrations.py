@@ -18,7 +18,7 @@ from .errors import RevisionError, SchemaOutOfDate, reported
 if TYPE_CHECKING:
     from alembic.config import Config
 
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 
 # Taken (transaction-scoped) by alembic/env.py, so that concurrent upgrades of one database run one after the other.
 MIGRATION_LOCK_ID = 0x7E4A_0001

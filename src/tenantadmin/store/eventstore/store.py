@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from . import codec
 from .boundaries import locks_for
-from .follow import follow, follow_async
+from .follow import CHANNEL, follow, follow_async
 from .model import AppendCondition, AppendConditionFailed, Event, Query, ReadResult, SequencedEvent
 from .queries import condition_json, positions_sql
 from .writers import WRITER_LOCK, WRITERS, wait_until_ended
@@ -24,8 +24,9 @@ CHECK_ON_FRESH_SNAPSHOT = -2
 # In the driver's own parameter style: sent as it is, by SQLAlchemy (exec_driver_sql) or straight to psycopg.
 APPEND = (
     "SELECT tenantadmin_append_events(%(events)s::jsonb, %(keys)s::bigint[], %(exclusive)s::boolean[], "
-    "%(condition)s::jsonb, %(after)s, %(checked_elsewhere)s)"
+    "%(condition)s::jsonb, %(after)s, %(checked_elsewhere)s, %(notify)s)"
 )
+WAKE_FOLLOWERS = f"NOTIFY {CHANNEL}"
 
 
 HEAD_AND_WRITERS = sa.text(f"SELECT (SELECT max(position) FROM events), ({WRITERS})")
@@ -68,6 +69,7 @@ class EventStore:
             "condition": json.dumps(condition_json(condition.fail_if_events_match)) if condition else None,
             "after": condition.after if condition else None,
             "checked_elsewhere": False,
+            "notify": connection is not None,
         }
         if connection is not None:
             return self._append_in(connection, params, condition)
@@ -91,7 +93,12 @@ class EventStore:
         autocommit = driver.autocommit
         try:
             driver.autocommit = True
-            return driver.execute(APPEND, params).fetchone()[0]
+            # The notification goes in a transaction of its own, after the append's, in the same round trip: one
+            # sent from inside the append would hold a database-wide lock through its commit (migration 0003).
+            with driver.pipeline():
+                appended = driver.execute(APPEND, params)
+                driver.execute(WAKE_FOLLOWERS)
+            return appended.fetchone()[0]
         except self.engine.dialect.loaded_dbapi.Error as error:
             disconnected = self.engine.dialect.is_disconnect(error, driver, None)
             if disconnected:

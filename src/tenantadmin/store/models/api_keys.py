@@ -65,6 +65,10 @@ class ApiKey(Base):
     usage_reset_at: Mapped[datetime | None]
     usage_limit: Mapped[int | None]
 
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    revocation_reason: Mapped[str | None] = mapped_column(Text)
+
     created_from_ip: Mapped[IpAddress | None] = mapped_column(INET)
     created_from_user_agent: Mapped[str | None] = mapped_column(String(500))
     require_mfa: Mapped[bool] = mapped_column(server_default="false")
@@ -83,4 +87,5 @@ class ApiKey(Base):
         CheckConstraint("cardinality(allowed_ips) > 0", name="allowed_ips_not_empty"),
         CheckConstraint("usage_count >= 0", name="usage_count_not_negative"),
         CheckConstraint("usage_limit > 0", name="usage_limit_positive"),
+        CheckConstraint("(status = 'revoked') = (revoked_at IS NOT NULL)", name="revocation_recorded"),
     )

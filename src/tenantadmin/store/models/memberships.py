@@ -24,6 +24,7 @@ class MembershipStatus(enum.StrEnum):
     PENDING = "pending"
     INVITED = "invited"
     LEFT = "left"
+    REVOKED = "revoked"  # an invitation withdrawn before it was accepted
 
 
 class Membership(Base):
