@@ -13,6 +13,7 @@ take positions until its transaction ends, which is what lets a follower wait fo
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Sequence
 
@@ -21,6 +22,7 @@ from .model import NO_AGGREGATE_ID, AppendCondition, Event, tag_strings
 ANY = "*"
 
 
+@functools.lru_cache(maxsize=65536)  # the same boundaries come back, append after append
 def lock_key(*parts: str) -> int:
     """A signed 64-bit advisory lock key for a boundary name."""
     digest = hashlib.blake2b("\x1f".join(("tenantadmin.dcb", *parts)).encode(), digest_size=8).digest()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any
+
+import orjson
 
 from tenantadmin import __version__
 
@@ -29,7 +30,10 @@ def _plain(value: Any) -> str:
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, default=_plain, separators=(",", ":"))
+    # Times go through _plain too, as text with a space (what str() gives), however deep in event data they sit.
+    return orjson.dumps(
+        value, default=_plain, option=orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+    ).decode()
 
 
 def encode(events: Sequence[Event]) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
@@ -64,9 +63,10 @@ class EventStore:
         keys, exclusive = locks_for(events, condition)
         params: dict[str, Any] = {
             "events": codec.encode(events),
-            "keys": keys,
-            "exclusive": exclusive,
-            "condition": json.dumps(condition_json(condition.fail_if_events_match)) if condition else None,
+            # Arrays written as PostgreSQL's array literals: adapting Python lists costs more than the locks do.
+            "keys": "{" + ",".join(map(str, keys)) + "}",
+            "exclusive": "{" + ",".join("t" if flag else "f" for flag in exclusive) + "}",
+            "condition": codec.dumps(condition_json(condition.fail_if_events_match)) if condition else None,
             "after": condition.after if condition else None,
             "checked_elsewhere": False,
             "notify": connection is not None,
