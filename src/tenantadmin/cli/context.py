@@ -1,12 +1,15 @@
-"""What every command shares: the global options, and the database they point at."""
+"""What every command shares: the global options, the database they point at, and who is acting."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import click
+from sqlalchemy.engine import Engine
 
 from tenantadmin.config import DatabaseChoice, choose_database
+from tenantadmin.services.actor import Actor
+from tenantadmin.store.database import Database, open_database
 
 
 @dataclass
@@ -14,9 +17,23 @@ class Settings:
     database_url: str | None = None
     json: bool = False
     quiet: bool = False
+    actor_email: str | None = None
+    _database: Database | None = field(default=None, repr=False)
 
     def database(self) -> DatabaseChoice:
         return choose_database(self.database_url)
+
+    def engine(self) -> Engine:
+        """The database, opened once per command (and closed when the command ends)."""
+        if self._database is None:
+            self._database = open_database(self.database())
+            click.get_current_context().call_on_close(self._database.close)
+        return self._database.engine
+
+    def actor(self) -> Actor:
+        from tenantadmin.services import validation
+
+        return Actor(source="cli", email=validation.email(self.actor_email) if self.actor_email else None)
 
 
 pass_settings = click.make_pass_decorator(Settings, ensure=True)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
 
 import click
 
 from tenantadmin.services import database
 
+from .confirm import confirm
 from .context import Settings, output_options, pass_settings
-from .errors import DATABASE, USAGE, Failure
+from .errors import DATABASE, Failure
 from .output import emit_record, message
 
 
@@ -81,10 +81,11 @@ def downgrade(settings: Settings, revision: str, yes: bool) -> None:
       tenantadmin db downgrade base --yes
     """
     choice = settings.database()
-    if not yes:
-        if sys.stdin is None or not sys.stdin.isatty():
-            raise Failure("downgrading can destroy data: pass --yes to confirm", USAGE)
-        click.confirm(f"Downgrade the database ({choice.origin}) to {revision}? Data may be lost", abort=True)
+    confirm(
+        yes,
+        f"Downgrade the database ({choice.origin}) to {revision}? Data may be lost",
+        refusal="downgrading can destroy data: pass --yes to confirm",
+    )
     _report(settings, database.downgrade(choice, revision))
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
 import click
+import sqlalchemy as sa
 
 from tenantadmin.config import ConfigError
 from tenantadmin.services.errors import InvalidInput, ServiceError
@@ -35,3 +38,13 @@ class Group(click.Group):
             return super().invoke(ctx)
         except (ConfigError, ServiceError, DatabaseError) as error:
             raise Failure(str(error), exit_code_for(error)) from error
+        except sa.exc.OperationalError as error:
+            raise Failure(f"the database went away: {str(error.orig).strip().splitlines()[0]}", DATABASE) from error
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+            raise
+        except Exception as error:
+            if os.environ.get("TENANTADMIN_DEBUG"):
+                raise
+            raise Failure(
+                f"unexpected error: {type(error).__name__}: {error} (TENANTADMIN_DEBUG=1 shows where)", REFUSED
+            ) from error

@@ -6,18 +6,19 @@ import click
 
 from tenantadmin import __version__
 
-from . import db
+from . import db, events, keys, members, orgs
 from .context import Settings
 from .errors import Group
 
 
 @click.group(cls=Group, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--database-url", metavar="URL", help="PostgreSQL URL (beats TENANTADMIN_DATABASE_URL and config.toml).")
+@click.option("--actor", metavar="EMAIL", help="Who is acting, recorded in the audit log (default: your OS user).")
 @click.option("--json", "json_", is_flag=True, help="Print JSON on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="Print no messages on stderr.")
 @click.version_option(__version__, "--version", prog_name="tenantadmin")
 @click.pass_context
-def cli(ctx: click.Context, database_url: str | None, json_: bool, quiet: bool) -> None:
+def cli(ctx: click.Context, database_url: str | None, actor: str | None, json_: bool, quiet: bool) -> None:
     """Administer organizations, members, API keys and the audit log of a multi-tenant platform.
 
     With no URL configured, tenantadmin runs its own PostgreSQL in your data directory.
@@ -28,6 +29,7 @@ def cli(ctx: click.Context, database_url: str | None, json_: bool, quiet: bool) 
     """
     settings = ctx.ensure_object(Settings)
     settings.database_url = database_url
+    settings.actor_email = actor
     settings.json = settings.json or json_
     settings.quiet = settings.quiet or quiet
     if ctx.invoked_subcommand is None:
@@ -35,6 +37,10 @@ def cli(ctx: click.Context, database_url: str | None, json_: bool, quiet: bool) 
 
 
 cli.add_command(db.db)
+cli.add_command(orgs.orgs)
+cli.add_command(members.members)
+cli.add_command(keys.keys)
+cli.add_command(events.events)
 
 
 def main() -> None:

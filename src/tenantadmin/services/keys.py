@@ -1,0 +1,417 @@
+"""API keys: issue, list, show, revoke, roll, verify.
+
+The token is shown once, by the command that makes it. The table keeps the public key id, a display prefix and an
+argon2id hash of the secret; no event ever holds any of the secret. Verifying costs one lookup by key id and at most
+one argon2 verification; usage is counted exactly where a usage limit needs it, and the last use is written at most
+once a minute per key, so that a busy key does not make every request wait on its row.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from tenantadmin.store.eventstore import Query
+from tenantadmin.store.models import (
+    ApiKey,
+    KeyStatus,
+    Membership,
+    MembershipStatus,
+    Organization,
+    OrganizationStatus,
+    User,
+)
+
+from . import credentials, validation
+from .actor import Actor
+from .errors import InvalidState, NotFound
+from .organizations import find, tags_of
+from .unit import Unit, reading, unit
+
+KEY_EVENTS = ("api_key.issued", "api_key.revoked", "api_key.rolled", "organization.deleted")
+ROLL_GRACE = timedelta(hours=24)
+LAST_USED_EVERY = timedelta(minutes=1)
+
+REASONS = (
+    "malformed",
+    "unknown",
+    "revoked",
+    "expired",
+    "ip_not_allowed",
+    "usage_limit_exceeded",
+    "organization_inactive",
+)
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """A key as lists and details show it: everything but its hash, with its status as of now."""
+
+    id: uuid.UUID
+    key_id: str
+    key_prefix: str
+    name: str
+    description: str | None
+    key_type: str
+    organization_id: uuid.UUID | None
+    organization_slug: str | None
+    user_id: uuid.UUID
+    user_email: str
+    scopes: list[str]
+    allowed_ips: list[str] | None
+    status: str  # active, revoked or expired (an active key past expires_at counts as expired)
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    last_used_ip: str | None
+    usage_count: int
+    usage_limit: int | None
+    revoked_at: datetime | None
+    revocation_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    created_by: uuid.UUID | None
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A key just made: the token is here once, and nowhere else, ever."""
+
+    key: KeyRecord
+    token: str
+
+
+@dataclass(frozen=True)
+class Verification:
+    valid: bool
+    reason: str | None  # one of REASONS when not valid
+    key_id: str | None
+    organization_id: uuid.UUID | None
+    organization_slug: str | None
+    scopes: list[str]
+
+
+def status_of(key: ApiKey, now: datetime) -> str:
+    if key.status == KeyStatus.ACTIVE and key.expires_at is not None and key.expires_at <= now:
+        return str(KeyStatus.EXPIRED)
+    return str(key.status)
+
+
+def record_of(key: ApiKey, user: User, organization: Organization | None, now: datetime | None = None) -> KeyRecord:
+    return KeyRecord(
+        id=key.id,
+        key_id=key.key_id,
+        key_prefix=key.key_prefix,
+        name=key.name,
+        description=key.description,
+        key_type=str(key.key_type),
+        organization_id=key.organization_id,
+        organization_slug=organization.slug if organization else None,
+        user_id=key.user_id,
+        user_email=user.email,
+        scopes=list(key.scopes),
+        allowed_ips=[str(network) for network in key.allowed_ips] if key.allowed_ips else None,
+        status=status_of(key, now or datetime.now(UTC)),
+        expires_at=key.expires_at,
+        last_used_at=key.last_used_at,
+        last_used_ip=str(key.last_used_ip) if key.last_used_ip else None,
+        usage_count=key.usage_count,
+        usage_limit=key.usage_limit,
+        revoked_at=key.revoked_at,
+        revocation_reason=key.revocation_reason,
+        created_at=key.created_at,
+        updated_at=key.updated_at,
+        created_by=key.created_by,
+    )
+
+
+def _event_data(key: ApiKey) -> dict[str, Any]:
+    """What an event says of a key: its settings, never its secret or hash."""
+    return {
+        "key_id": key.key_id,
+        "name": key.name,
+        "key_type": str(key.key_type),
+        "scopes": list(key.scopes),
+        "allowed_ips": [str(network) for network in key.allowed_ips] if key.allowed_ips else None,
+        "usage_limit": key.usage_limit,
+        "expires_at": key.expires_at.isoformat() if key.expires_at else None,
+    }
+
+
+def issue(
+    engine: Engine,
+    actor: Actor,
+    org: str,
+    user: str,
+    *,
+    name: str,
+    key_type: str = "personal",
+    scopes: list[str] | tuple[str, ...] = (),
+    expires: str | None = None,
+    allowed_ips: list[str] | tuple[str, ...] = (),
+    usage_limit: int | None = None,
+    description: str | None = None,
+) -> IssuedKey:
+    """A key for an active member of an active organization."""
+    email = validation.email(user)
+    values = {
+        "name": validation.text(name, "name", required=True),
+        "description": validation.text(description, "description", longest=10_000),
+        "key_type": validation.key_type(key_type),
+        "scopes": validation.scopes(scopes),
+        "allowed_ips": validation.networks(allowed_ips),
+        "usage_limit": validation.positive(usage_limit, "usage limit"),
+        "expires_at": validation.expiry(expires, now=datetime.now(UTC), default=None, longest=None),
+    }
+    made = credentials.new_key()
+    key_hash = credentials.hash_secret(made.secret)  # slow: before the transaction, not inside it
+    with unit(engine, actor) as work:
+        organization = find(work.session, org)
+        guard = work.guard(
+            Query.of(
+                types=("member.role_changed", "member.removed"), tags={"org_id": str(organization.id), "user": email}
+            )
+        )
+        organization = _active(work.session, org)
+        member = _active_member(work.session, organization, email)
+        key = ApiKey(
+            id=uuid.uuid4(),
+            key_id=made.key_id,
+            key_hash=key_hash,
+            key_prefix=made.prefix,
+            user_id=member.id,
+            organization_id=organization.id,
+            created_by=work.actor_user_id,
+            updated_by=work.actor_user_id,
+            **values,
+        )
+        work.record(
+            "api_key.issued",
+            _event_data(key) | {"user": email},
+            tags=tags_of(organization) | {"user": email, "key": made.key_id},
+            subject=("api_key", key.id),
+            organization_id=organization.id,
+            condition=guard,
+        )
+        work.session.add(key)
+        return IssuedKey(_saved(work, key, member, organization), made.token)
+
+
+def _active(session: Session, ref: str) -> Organization:
+    organization = find(session, ref)
+    session.refresh(organization)
+    if organization.status != OrganizationStatus.ACTIVE:
+        raise InvalidState(f"organization {organization.slug!r} is {organization.status}")
+    return organization
+
+
+def _active_member(session: Session, organization: Organization, email: str) -> User:
+    user = session.scalar(
+        sa.select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(
+            User.email == email,
+            Membership.organization_id == organization.id,
+            Membership.status == MembershipStatus.ACTIVE,
+        )
+    )
+    if user is None:
+        raise InvalidState(f"{email} is not an active member of {organization.slug!r}")
+    return user
+
+
+def _saved(work: Unit, key: ApiKey, user: User, organization: Organization | None) -> KeyRecord:
+    work.session.flush()
+    work.session.refresh(key)
+    return record_of(key, user, organization)
+
+
+def _find(session: Session, key_id: str, *, for_update: bool = False) -> tuple[ApiKey, User, Organization | None]:
+    statement = (
+        sa.select(ApiKey, User, Organization)
+        .join(User, User.id == ApiKey.user_id)
+        .outerjoin(Organization, Organization.id == ApiKey.organization_id)
+        .where(ApiKey.key_id == key_id.removeprefix(f"{credentials.KEY_PREFIX}_"))
+        .execution_options(populate_existing=True)
+    )
+    found = session.execute(statement.with_for_update(of=ApiKey) if for_update else statement).first()
+    if found is None:
+        raise NotFound(f"no API key {key_id!r}")
+    return found[0], found[1], found[2]
+
+
+def revoke(engine: Engine, actor: Actor, key_id: str, *, reason: str) -> KeyRecord:
+    """Revoking a revoked key is refused, and writes no second event."""
+    reason = validation.text(reason, "reason", required=True, longest=1000)
+    with unit(engine, actor) as work:
+        key, user, organization = _find(work.session, key_id)
+        guard = work.guard(Query.of(types=KEY_EVENTS, tags={"key": key.key_id}))
+        key, user, organization = _find(work.session, key_id)
+        if key.status == KeyStatus.REVOKED:
+            raise InvalidState(f"key {key.key_id} was already revoked at {key.revoked_at:%Y-%m-%d %H:%M} UTC")
+        work.record(
+            "api_key.revoked",
+            {"key_id": key.key_id, "reason": reason},
+            tags=(tags_of(organization) if organization else {}) | {"user": user.email, "key": key.key_id},
+            subject=("api_key", key.id),
+            organization_id=key.organization_id,
+            condition=guard,
+        )
+        key.status = KeyStatus.REVOKED
+        key.revoked_at = datetime.now(UTC)
+        key.revoked_by = work.actor_user_id
+        key.revocation_reason = reason
+        key.updated_by = work.actor_user_id
+        return _saved(work, key, user, organization)
+
+
+def roll(engine: Engine, actor: Actor, key_id: str, *, grace: str | None = None) -> IssuedKey:
+    """A new key with the same settings; the old one keeps working for ``grace`` (default 24h), then expires."""
+    grace_period = validation.duration(grace) if grace is not None else ROLL_GRACE
+    made = credentials.new_key()
+    key_hash = credentials.hash_secret(made.secret)
+    with unit(engine, actor) as work:
+        old, user, organization = _find(work.session, key_id)
+        guard = work.guard(Query.of(types=KEY_EVENTS, tags={"key": old.key_id}))
+        old, user, organization = _find(work.session, key_id)
+        now = datetime.now(UTC)
+        if status_of(old, now) != KeyStatus.ACTIVE:
+            raise InvalidState(f"key {old.key_id} is {status_of(old, now)}: only an active key can be rolled")
+        if organization is not None and organization.status != OrganizationStatus.ACTIVE:
+            raise InvalidState(f"organization {organization.slug!r} is {organization.status}")
+        old_expires = min(now + grace_period, old.expires_at) if old.expires_at else now + grace_period
+        new = ApiKey(
+            id=uuid.uuid4(),
+            key_id=made.key_id,
+            key_hash=key_hash,
+            key_prefix=made.prefix,
+            user_id=old.user_id,
+            organization_id=old.organization_id,
+            name=old.name,
+            description=old.description,
+            key_type=old.key_type,
+            permissions=old.permissions,
+            scopes=old.scopes,
+            allowed_ips=old.allowed_ips,
+            allowed_domains=old.allowed_domains,
+            usage_limit=old.usage_limit,
+            expires_at=old.expires_at,
+            require_mfa=old.require_mfa,
+            created_by=work.actor_user_id,
+            updated_by=work.actor_user_id,
+        )
+        work.record(
+            "api_key.rolled",
+            {"from_key_id": old.key_id, "to_key_id": made.key_id, "old_key_expires_at": old_expires.isoformat()}
+            | {"settings": _event_data(new)},
+            tags=(tags_of(organization) if organization else {})
+            | {"user": user.email, "key": [old.key_id, made.key_id]},
+            subject=("api_key", old.id),
+            organization_id=old.organization_id,
+            condition=guard,
+        )
+        old.expires_at = old_expires
+        old.updated_by = work.actor_user_id
+        work.session.add(new)
+        return IssuedKey(_saved(work, new, user, organization), made.token)
+
+
+def show(engine: Engine, key_id: str) -> KeyRecord:
+    with reading(engine) as session:
+        return record_of(*_find(session, key_id))
+
+
+def list_(
+    engine: Engine, *, org: str | None = None, user: str | None = None, status: str | None = None
+) -> list[KeyRecord]:
+    """Newest first; ``status`` is as shown (active, expired, revoked)."""
+    statement = (
+        sa.select(ApiKey, User, Organization)
+        .join(User, User.id == ApiKey.user_id)
+        .outerjoin(Organization, Organization.id == ApiKey.organization_id)
+        .order_by(ApiKey.created_at.desc(), ApiKey.key_id)
+    )
+    now = datetime.now(UTC)
+    if status is not None and status not in {"active", "expired", "revoked"}:
+        raise validation.InvalidInput(f"invalid status {status!r}: one of active, expired, revoked")
+    with reading(engine) as session:
+        if org is not None:
+            statement = statement.where(ApiKey.organization_id == find(session, org).id)
+        if user is not None:
+            statement = statement.where(User.email == validation.email(user))
+        records = [record_of(key, owner, organization, now) for key, owner, organization in session.execute(statement)]
+    return [record for record in records if status is None or record.status == status]
+
+
+def verify(engine: Engine, token: str, *, ip: str | None = None) -> Verification:
+    """Whether ``token`` may be used now (from ``ip``), and why not. Writes no event: it is not an operator's act."""
+    parsed = credentials.parse_key(token)
+    if parsed is None:
+        return _refused("malformed")
+    address = None
+    if ip is not None:
+        try:
+            address = ipaddress.ip_address(ip.strip())
+        except ValueError:
+            raise validation.InvalidInput(f"invalid IP address {ip!r}") from None
+    with reading(engine) as session:
+        found = session.execute(
+            sa.select(ApiKey, Organization)
+            .outerjoin(Organization, Organization.id == ApiKey.organization_id)
+            .where(ApiKey.key_id == parsed.key_id)
+        ).first()
+        if found is None:
+            return _refused("unknown", parsed.key_id)
+        key, organization = found
+        if not credentials.secret_matches(key.key_hash, parsed.secret):
+            return _refused("unknown", parsed.key_id)
+        refusal = _why_not(key, organization, address, datetime.now(UTC))
+        if refusal is not None:
+            return _refused(refusal, key.key_id)
+        if key.usage_limit is not None:
+            counted = session.execute(
+                sa.update(ApiKey)
+                .where(ApiKey.id == key.id, ApiKey.usage_count < ApiKey.usage_limit)
+                .values(usage_count=ApiKey.usage_count + 1)
+            )
+            if counted.rowcount == 0:
+                session.rollback()
+                return _refused("usage_limit_exceeded", key.key_id)
+        session.execute(
+            sa.update(ApiKey)
+            .where(
+                ApiKey.id == key.id,
+                sa.or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < sa.func.now() - LAST_USED_EVERY),
+            )
+            .values(last_used_at=sa.func.now(), last_used_ip=str(address) if address else None)
+        )
+        if credentials.needs_rehash(key.key_hash):
+            key.key_hash = credentials.hash_secret(parsed.secret)
+        session.commit()
+        return Verification(
+            True, None, key.key_id, key.organization_id, organization.slug if organization else None, list(key.scopes)
+        )
+
+
+def _why_not(key: ApiKey, organization: Organization | None, address, now: datetime) -> str | None:
+    if key.status == KeyStatus.REVOKED:
+        return "revoked"
+    if status_of(key, now) == KeyStatus.EXPIRED or key.status != KeyStatus.ACTIVE:
+        return "expired"
+    if organization is not None and organization.status != OrganizationStatus.ACTIVE:
+        return "organization_inactive"
+    if key.allowed_ips and (address is None or not any(address in network for network in key.allowed_ips)):
+        return "ip_not_allowed"
+    if key.usage_limit is not None and key.usage_count >= key.usage_limit:
+        return "usage_limit_exceeded"
+    return None
+
+
+def _refused(reason: str, key_id: str | None = None) -> Verification:
+    return Verification(False, reason, key_id, None, None, [])

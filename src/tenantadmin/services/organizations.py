@@ -1,0 +1,354 @@
+"""Organizations: the tenants. Create, update, suspend, reactivate, delete (kept, with its keys revoked), list, show.
+
+Slugs are unique among organizations that are not deleted. Under concurrent creators that is decided by the append
+condition over the slug's events (``org=<slug>``), with the partial unique index as a last line of defence.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from tenantadmin.store.eventstore import Query, QueryItem
+from tenantadmin.store.models import ApiKey, KeyStatus, Membership, MembershipStatus, Organization, OrganizationStatus
+
+from . import validation
+from .actor import Actor
+from .errors import Conflict, InvalidInput, InvalidState, NotFound
+from .unit import Unit, reading, unit
+
+SLUG_EVENTS = ("organization.created", "organization.updated", "organization.deleted")
+LIFECYCLE_EVENTS = (
+    "organization.updated",
+    "organization.suspended",
+    "organization.reactivated",
+    "organization.deleted",
+)
+
+# What `update` may change, each with its longest length; the rest of the row is the service's to manage.
+TEXT_FIELDS = {
+    "name": 255,
+    "description": 10_000,
+    "domain": 255,
+    "email": 255,
+    "phone": 50,
+    "website": 500,
+    "address_line1": 255,
+    "address_line2": 255,
+    "city": 100,
+    "state": 100,
+    "country": 100,
+    "postal_code": 20,
+    "subscription_tier": 50,
+}
+
+
+@dataclass(frozen=True)
+class OrganizationRecord:
+    """An organization as the seed's columns name it, with how many active members and live keys it has."""
+
+    id: uuid.UUID
+    name: str
+    slug: str
+    description: str | None
+    domain: str | None
+    email: str | None
+    phone: str | None
+    website: str | None
+    address_line1: str | None
+    address_line2: str | None
+    city: str | None
+    state: str | None
+    country: str | None
+    postal_code: str | None
+    settings: dict[str, Any]
+    metadata: dict[str, Any]
+    status: str
+    subscription_tier: str
+    subscription_expires_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    created_by: uuid.UUID | None
+    updated_by: uuid.UUID | None
+    member_count: int = 0
+    key_count: int = 0
+
+
+def record_of(organization: Organization, member_count: int = 0, key_count: int = 0) -> OrganizationRecord:
+    fields = {field.name for field in dataclasses.fields(OrganizationRecord)} - {
+        "metadata",
+        "member_count",
+        "key_count",
+    }
+    return OrganizationRecord(
+        **{name: getattr(organization, name) for name in fields},
+        metadata=organization.metadata_,
+        member_count=member_count,
+        key_count=key_count,
+    )
+
+
+def tags_of(organization: Organization) -> dict[str, str]:
+    return {"org": organization.slug, "org_id": str(organization.id)}
+
+
+def find(session: Session, ref: str, *, for_update: bool = False) -> Organization:
+    """By id, or by slug among the organizations that are not deleted."""
+    try:
+        condition = Organization.id == uuid.UUID(ref)
+    except ValueError:
+        condition = sa.and_(Organization.slug == ref, Organization.status != OrganizationStatus.DELETED)
+    statement = sa.select(Organization).where(condition)
+    found = session.scalar(statement.with_for_update() if for_update else statement)
+    if found is None:
+        raise NotFound(f"no organization {ref!r}")
+    return found
+
+
+def _clean(changes: dict[str, Any]) -> dict[str, Any]:
+    cleaned: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name == "slug":
+            cleaned[name] = validation.slug(value)
+        elif name == "email":
+            cleaned[name] = validation.email(value) if value else None
+        elif name in TEXT_FIELDS:
+            required = name in {"name", "subscription_tier"}
+            cleaned[name] = validation.text(value, name, required=required, longest=TEXT_FIELDS[name])
+        elif name in {"settings", "metadata"}:
+            if not isinstance(value, dict):
+                raise InvalidInput(f"{name} must be a JSON object")
+            cleaned[name] = value
+        else:
+            raise InvalidInput(f"an organization has no field {name!r} that can be set")
+    return cleaned
+
+
+def create(engine: Engine, actor: Actor, *, name: str, slug: str, **fields: Any) -> OrganizationRecord:
+    values = _clean({"name": name, "slug": slug, **fields})
+    values.setdefault("subscription_tier", "free")
+    with unit(engine, actor) as work:
+        guard = work.guard(Query.of(types=SLUG_EVENTS, tags={"org": values["slug"]}))
+        _refuse_taken_slug(work.session, values["slug"])
+        organization = Organization(
+            id=uuid.uuid4(),
+            **{key: value for key, value in values.items() if key != "metadata"},
+            metadata_=values.get("metadata", {}),
+            created_by=work.actor_user_id,
+            updated_by=work.actor_user_id,
+        )
+        work.record(
+            "organization.created",
+            {key: value for key, value in values.items()},
+            tags=tags_of(organization),
+            subject=("organization", organization.id),
+            organization_id=organization.id,
+            condition=guard,
+            refusal=Conflict(f"slug {values['slug']!r} was taken by another command just now"),
+        )
+        work.session.add(organization)
+        work.session.flush()
+        work.session.refresh(organization)
+        return record_of(organization)
+
+
+def _refuse_taken_slug(session: Session, slug: str) -> None:
+    taken = session.scalar(
+        sa.select(Organization.id).where(Organization.slug == slug, Organization.status != OrganizationStatus.DELETED)
+    )
+    if taken is not None:
+        raise Conflict(f"slug {slug!r} is already taken")
+
+
+def update(engine: Engine, actor: Actor, ref: str, **changes: Any) -> OrganizationRecord:
+    """Change some fields; the event holds each changed field before and after. No change at all is refused."""
+    values = _clean(changes)
+    if not values:
+        raise InvalidInput("nothing to update: name at least one field")
+    with unit(engine, actor) as work:
+        organization = find(work.session, ref)
+        items = [QueryItem(types=LIFECYCLE_EVENTS, tags={"org_id": str(organization.id)})]
+        new_slug = values.get("slug", organization.slug)
+        if new_slug != organization.slug:
+            items.append(QueryItem(types=SLUG_EVENTS, tags={"org": new_slug}))
+        guard = work.guard(Query(tuple(items)))
+        organization = _live(work.session, ref)
+        if new_slug != organization.slug:
+            _refuse_taken_slug(work.session, new_slug)
+        current = {"metadata": organization.metadata_} | {
+            name: getattr(organization, name) for name in values if name != "metadata"
+        }
+        changed = {name: value for name, value in values.items() if current[name] != value}
+        if not changed:
+            raise InvalidState(f"organization {organization.slug!r} already has those values")
+        tags = tags_of(organization)
+        if "slug" in changed:
+            tags["org"] = [organization.slug, new_slug]
+        work.record(
+            "organization.updated",
+            {"before": {name: current[name] for name in changed}, "after": changed},
+            tags=tags,
+            subject=("organization", organization.id),
+            organization_id=organization.id,
+            condition=guard,
+        )
+        for name, value in changed.items():
+            setattr(organization, "metadata_" if name == "metadata" else name, value)
+        organization.updated_by = work.actor_user_id
+        return _refreshed(work, organization)
+
+
+def _live(session: Session, ref: str) -> Organization:
+    """The organization read again, after the guard, and refused if deleted."""
+    organization = find(session, ref)
+    session.refresh(organization)
+    if organization.status == OrganizationStatus.DELETED:
+        raise InvalidState(f"organization {organization.slug!r} is deleted")
+    return organization
+
+
+def _refreshed(work: Unit, organization: Organization) -> OrganizationRecord:
+    work.session.flush()
+    work.session.refresh(organization)
+    return _with_counts(work.session, organization)
+
+
+def suspend(engine: Engine, actor: Actor, ref: str, *, reason: str) -> OrganizationRecord:
+    reason = validation.text(reason, "reason", required=True, longest=1000)
+    return _move(engine, actor, ref, "organization.suspended", OrganizationStatus.SUSPENDED, {"reason": reason})
+
+
+def reactivate(engine: Engine, actor: Actor, ref: str) -> OrganizationRecord:
+    return _move(engine, actor, ref, "organization.reactivated", OrganizationStatus.ACTIVE, {})
+
+
+def _move(
+    engine: Engine, actor: Actor, ref: str, event: str, target: OrganizationStatus, data: dict[str, Any]
+) -> OrganizationRecord:
+    allowed = {
+        OrganizationStatus.SUSPENDED: {OrganizationStatus.ACTIVE, OrganizationStatus.INACTIVE},
+        OrganizationStatus.ACTIVE: {OrganizationStatus.SUSPENDED, OrganizationStatus.INACTIVE},
+    }[target]
+    with unit(engine, actor) as work:
+        organization = find(work.session, ref)
+        guard = work.guard(Query.of(types=LIFECYCLE_EVENTS, tags={"org_id": str(organization.id)}))
+        organization = _live(work.session, ref)
+        if organization.status not in allowed:
+            raise InvalidState(f"organization {organization.slug!r} is {organization.status}: it cannot be {target}")
+        work.record(
+            event,
+            {"from_status": str(organization.status), "to_status": str(target), **data},
+            tags=tags_of(organization),
+            subject=("organization", organization.id),
+            organization_id=organization.id,
+            condition=guard,
+        )
+        organization.status = target
+        organization.updated_by = work.actor_user_id
+        return _refreshed(work, organization)
+
+
+def delete(engine: Engine, actor: Actor, ref: str) -> OrganizationRecord:
+    """Status ``deleted``: the row and its history stay, its slug is free again, its keys are revoked and its
+    pending invitations voided, all in the one event ``organization.deleted`` (tagged with every key it revoked)."""
+    with unit(engine, actor) as work:
+        organization = find(work.session, ref)
+        guard = work.guard(
+            Query(
+                (
+                    QueryItem(types=LIFECYCLE_EVENTS, tags={"org_id": str(organization.id)}),
+                    QueryItem(types=("api_key.issued", "api_key.rolled"), tags={"org_id": str(organization.id)}),
+                    QueryItem(types=("member.invited", "invitation.resent"), tags={"org_id": str(organization.id)}),
+                )
+            )
+        )
+        organization = _live(work.session, ref)
+        now = datetime.now(UTC)
+        keys = work.session.scalars(
+            sa.select(ApiKey).where(ApiKey.organization_id == organization.id, ApiKey.status != KeyStatus.REVOKED)
+        ).all()
+        invitations = work.session.scalars(
+            sa.select(Membership).where(
+                Membership.organization_id == organization.id, Membership.status == MembershipStatus.INVITED
+            )
+        ).all()
+        tags: dict[str, Any] = tags_of(organization)
+        if keys:
+            tags["key"] = [key.key_id for key in keys]
+        work.record(
+            "organization.deleted",
+            {
+                "from_status": str(organization.status),
+                "revoked_keys": [key.key_id for key in keys],
+                "voided_invitations": [str(invitation.user_id) for invitation in invitations],
+            },
+            tags=tags,
+            subject=("organization", organization.id),
+            organization_id=organization.id,
+            condition=guard,
+        )
+        for key in keys:
+            key.status = KeyStatus.REVOKED
+            key.revoked_at = now
+            key.revoked_by = work.actor_user_id
+            key.revocation_reason = "organization deleted"
+        for invitation in invitations:
+            invitation.status = MembershipStatus.REVOKED
+            invitation.invitation_token = None
+        organization.status = OrganizationStatus.DELETED
+        organization.updated_by = work.actor_user_id
+        return _refreshed(work, organization)
+
+
+def _counts():
+    members = (
+        sa.select(sa.func.count())
+        .where(Membership.organization_id == Organization.id, Membership.status == MembershipStatus.ACTIVE)
+        .scalar_subquery()
+    )
+    keys = (
+        sa.select(sa.func.count())
+        .where(ApiKey.organization_id == Organization.id, ApiKey.status == KeyStatus.ACTIVE)
+        .scalar_subquery()
+    )
+    return members, keys
+
+
+def _with_counts(session: Session, organization: Organization) -> OrganizationRecord:
+    members, keys = _counts()
+    found = session.execute(sa.select(members, keys).where(Organization.id == organization.id)).one()
+    return record_of(organization, found[0], found[1])
+
+
+def show(engine: Engine, ref: str) -> OrganizationRecord:
+    with reading(engine) as session:
+        return _with_counts(session, find(session, ref))
+
+
+def list_(engine: Engine, *, status: str | None = None, search: str | None = None) -> list[OrganizationRecord]:
+    """Newest first. Deleted organizations only when asked for by status. ``search`` looks in name, slug and domain."""
+    members, keys = _counts()
+    statement = sa.select(Organization, members, keys).order_by(Organization.created_at.desc(), Organization.slug)
+    if status is None:
+        statement = statement.where(Organization.status != OrganizationStatus.DELETED)
+    else:
+        try:
+            statement = statement.where(Organization.status == OrganizationStatus(status))
+        except ValueError:
+            raise InvalidInput(f"invalid status {status!r}: one of {', '.join(OrganizationStatus)}") from None
+    if search:
+        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        statement = statement.where(
+            sa.or_(
+                Organization.name.ilike(pattern), Organization.slug.ilike(pattern), Organization.domain.ilike(pattern)
+            )
+        )
+    with reading(engine) as session:
+        return [record_of(row[0], row[1], row[2]) for row in session.execute(statement)]
