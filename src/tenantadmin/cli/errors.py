@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 
 import click
@@ -31,7 +32,24 @@ def exit_code_for(error: ConfigError | ServiceError | DatabaseError) -> int:
 
 
 class Group(click.Group):
-    """Turns the typed errors of the layers below into one line on stderr and the right exit status."""
+    """Turns the typed errors of the layers below into one line on stderr and the right exit status.
+
+    Subcommands are named here and imported only when invoked (click's "lazy group" recipe): a script running
+    ``orgs list`` does not pay for importing what ``demo`` or ``db`` need.
+    """
+
+    def __init__(self, *args, lazy_subcommands: dict[str, str] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_subcommands = lazy_subcommands or {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy_subcommands])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy_subcommands:
+            module, _, name = self.lazy_subcommands[cmd_name].rpartition(".")
+            return getattr(importlib.import_module(module), name)
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -40,7 +58,7 @@ class Group(click.Group):
             raise Failure(str(error), exit_code_for(error)) from error
         except sa.exc.OperationalError as error:
             raise Failure(f"the database went away: {str(error.orig).strip().splitlines()[0]}", DATABASE) from error
-        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt, BrokenPipeError):
             raise
         except Exception as error:
             if os.environ.get("TENANTADMIN_DEBUG"):

@@ -1,10 +1,199 @@
-"""``tenantadmin events``."""
+"""``tenantadmin events``: the audit log, read, tailed and followed."""
 
 from __future__ import annotations
 
+import csv
+import dataclasses
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import click
+
+from tenantadmin.services import audit, validation
+from tenantadmin.store.eventstore import SequencedEvent
+from tenantadmin.store.eventstore.model import tag_strings
+
+from .context import Settings, output_options, pass_settings
+from .output import cell, emit_record, message, plain, style, to_json
+
+FORMATS = ("table", "json", "ndjson", "csv")
+HEADINGS = ("POSITION", "RECORDED", "TYPE", "ACTOR", "TAGS", "DATA")
+SUMMARY_LENGTH = 60
+
+Printer = Callable[[SequencedEvent], None]
+
+
+def filter_options(command):
+    """What ``list`` and ``tail`` select events by."""
+    for option in reversed(
+        [
+            click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE", help="Carrying this tag (all must)."),
+            click.option("--type", "types", multiple=True, help="Of this type; globs like api_key.* (any may)."),
+            click.option("--org", metavar="SLUG", help="About this organization (the tag org=SLUG)."),
+            click.option("--actor", metavar="EMAIL", help="Done by this operator (the tag actor=EMAIL)."),
+            click.option("--since", metavar="TIME", help="Recorded at or after: an ISO time, or 15m, 2h, 7d ago."),
+            click.option("--until", metavar="TIME", help="Recorded before: an ISO time, or 15m, 2h, 7d ago."),
+            click.option("--after", type=click.IntRange(min=0), metavar="POSITION", help="After this position."),
+            click.option("--format", "format_", type=click.Choice(FORMATS), help="Output format (--json: json)."),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def _filter(tags, types, org, actor, since, until, after) -> audit.EventFilter:
+    wanted: dict[str, tuple[str, ...]] = {}
+    for text in tags:
+        key, value = validation.tag_filter(text)
+        wanted[key] = (*wanted.get(key, ()), value)
+    return audit.EventFilter(
+        tags=wanted,
+        types=tuple(types),
+        org=org,
+        actor=actor,
+        since=validation.moment(since, future=False) if since is not None else None,
+        until=validation.moment(until, future=False) if until is not None else None,
+        after=after,
+    )
 
 
 @click.group()
 def events() -> None:
-    """(being written)"""
+    """The audit log: list, tail (and follow), show."""
+
+
+@events.command(name="list")
+@filter_options
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most this many.")
+@click.option("--reverse", is_flag=True, help="Newest first.")
+@output_options
+@pass_settings
+def list_(settings: Settings, format_: str | None, limit: int, reverse: bool, **selection) -> None:
+    """List events in log order, oldest first.
+
+    \b
+    Example:
+      tenantadmin events list --org acme --type 'api_key.*' --since 7d --reverse
+    """
+    found = audit.list_(settings.engine(), _filter(**selection), limit=limit, reverse=reverse)
+    _printer(settings, _format(settings, format_), found)
+
+
+@events.command()
+@filter_options
+@click.option("-n", "--lines", type=click.IntRange(min=0), default=10, show_default=True, help="Show the last N.")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new events as they are recorded, until Ctrl-C.")
+@output_options
+@pass_settings
+def tail(settings: Settings, format_: str | None, lines: int, follow: bool, **selection) -> None:
+    """Show the last events; with -f, go on showing each new one as it is recorded.
+
+    \b
+    Example:
+      tenantadmin events tail -f --org acme --json
+    """
+    chosen = _format(settings, format_)
+    if follow and chosen == "json":
+        chosen = "ndjson"  # an array cannot be printed before it ends; a line per event can
+    engine = settings.engine()
+    selected = _filter(**selection)
+    last = audit.tail(engine, selected, count=lines)
+    print_event = _printer(settings, chosen, last.events, following=follow)
+    if not follow:
+        return
+    try:
+        for sequenced in audit.follow(engine, selected, after=last.head):
+            print_event(sequenced)
+    except KeyboardInterrupt:  # Ctrl-C is how following ends, not a failure
+        pass
+
+
+@events.command()
+@click.argument("ref", metavar="POSITION|ID")
+@output_options
+@pass_settings
+def show(settings: Settings, ref: str) -> None:
+    """Show one event whole: where it sits in the log, its tags, data and metadata, and who recorded it from where.
+
+    \b
+    Example:
+      tenantadmin events show 1042
+    """
+    record = plain(audit.record_of(audit.show(settings.engine(), ref)))
+    if not settings.json:  # tags, data and metadata on a line each, as JSON
+        record = {name: _nested(value) for name, value in record.items()}
+    emit_record(settings, record)
+
+
+def _format(settings: Settings, chosen: str | None) -> str:
+    return chosen or ("json" if settings.json else "table")
+
+
+def _printer(settings: Settings, format_: str, first: Sequence[SequencedEvent], *, following: bool = False) -> Printer:
+    """Print ``first`` in ``format_``, and return how to print each event that follows in the same layout."""
+    if format_ == "json":
+        click.echo(to_json([audit.record_of(sequenced) for sequenced in first]))
+        return lambda _sequenced: None
+    if format_ == "ndjson":
+        show = _flushed(lambda sequenced: click.echo(to_json(audit.record_of(sequenced), indent=None)))
+    elif format_ == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(field.name for field in dataclasses.fields(audit.EventRecord))
+        show = _flushed(lambda sequenced: writer.writerow(map(_cell, plain(audit.record_of(sequenced)).values())))
+    else:
+        if not first and not following:
+            message(settings, "nothing to show")
+            return lambda _sequenced: None
+        show = _table([_row(sequenced) for sequenced in first])
+    for sequenced in first:
+        show(sequenced)
+    return show
+
+
+def _flushed(write: Printer) -> Printer:
+    """Each event reaches a pipe as soon as it is printed, not when a buffer fills: followers read line by line."""
+
+    def show(sequenced: SequencedEvent) -> None:
+        write(sequenced)
+        sys.stdout.flush()
+
+    return show
+
+
+def _table(rows: list[list[str]]) -> Printer:
+    """Columns as wide as the widest of ``rows``: events that follow are padded alike, and may only run wider."""
+    widths = [max(len(line[index]) for line in [HEADINGS, *rows]) for index in range(len(HEADINGS))]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(value.ljust(width) for value, width in zip(cells, widths, strict=True)).rstrip()
+
+    click.echo(style(line(HEADINGS), bold=True))
+    return _flushed(lambda sequenced: click.echo(line(_row(sequenced))))
+
+
+def _row(sequenced: SequencedEvent) -> list[str]:
+    event = sequenced.event
+    return [
+        str(sequenced.position),
+        cell(plain(sequenced.recorded_at)),
+        event.type,
+        cell(event.metadata.get("actor")),
+        ",".join(tag_strings(event.tags)) or "-",
+        _summary(event.data),
+    ]
+
+
+def _summary(data: dict[str, Any]) -> str:
+    text = " ".join(f"{key}={_cell(plain(value))}" for key, value in data.items()) or "-"
+    return text if len(text) <= SUMMARY_LENGTH else text[: SUMMARY_LENGTH - 1] + "…"
+
+
+def _nested(value: Any) -> Any:
+    """A nested value (of plain data) as JSON text, to fit in one cell; others as they are."""
+    return to_json(value, indent=None) if isinstance(value, dict | list) else value
+
+
+def _cell(value: Any) -> str:
+    """A value as the text of one cell (of CSV, or of the data summary): nothing as empty, nested values as JSON."""
+    return "" if value is None else str(_nested(value))

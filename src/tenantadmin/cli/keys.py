@@ -1,10 +1,141 @@
-"""``tenantadmin keys``."""
+"""``tenantadmin keys``: API keys. A key's token is printed once, by the command that makes it."""
 
 from __future__ import annotations
 
 import click
 
+from tenantadmin.services import keys as service
+
+from .confirm import confirm
+from .context import Settings, output_options, pass_settings
+from .errors import REFUSED, Failure
+from .output import emit_record, emit_table, message, plain, to_json, warn
+
+COLUMNS = [
+    ("key_prefix", "key"),
+    ("name", "name"),
+    ("organization_slug", "org"),
+    ("user_email", "user"),
+    ("key_type", "type"),
+    ("status", "status"),
+    ("scopes", "scopes"),
+    ("expires_at", "expires"),
+    ("last_used_at", "last used"),
+]
+
+
+def _show_token(settings: Settings, issued: service.IssuedKey) -> None:
+    if settings.json:
+        click.echo(to_json(plain(issued.key) | {"token": issued.token}))
+    else:
+        emit_record(settings, issued.key)
+        click.echo(f"token  {issued.token}")
+    warn("store the token now: it is shown only this once and cannot be recovered")
+
 
 @click.group()
 def keys() -> None:
-    """(being written)"""
+    """API keys: issue, list, show, revoke, roll, verify."""
+
+
+@keys.command()
+@click.argument("org")
+@click.argument("user")
+@click.option("--name", required=True, help="What the key is for.")
+@click.option("--type", "key_type", default="personal", show_default=True, help="personal, service or integration.")
+@click.option("--scope", "scopes", multiple=True, help="A scope the key grants (repeatable), like orgs:read.")
+@click.option("--expires", metavar="WHEN", help="A duration (90d) or an ISO time; default: never.")
+@click.option("--allow-ip", "allowed_ips", multiple=True, help="An IP or CIDR range it may be used from (repeatable).")
+@click.option("--usage-limit", type=int, help="How many verifications it allows in all.")
+@click.option("--description", help="A longer description.")
+@output_options
+@pass_settings
+def issue(settings: Settings, org: str, user: str, **options) -> None:
+    """Issue a key in ORG for USER (an active member's email); prints the token once.
+
+    \b
+    Example:
+      tenantadmin keys issue acme ada@example.com --name ci --type service --scope orgs:read --expires 90d
+    """
+    _show_token(settings, service.issue(settings.engine(), settings.actor(), org, user, **options))
+
+
+@keys.command(name="list")
+@click.option("--org", help="Only the keys of this organization.")
+@click.option("--user", help="Only the keys of this user (email).")
+@click.option("--status", help="active, expired or revoked.")
+@output_options
+@pass_settings
+def list_(settings: Settings, org: str | None, user: str | None, status: str | None) -> None:
+    """List keys, newest first (never a secret or a hash).
+
+    \b
+    Example:
+      tenantadmin keys list --org acme --status active
+    """
+    emit_table(settings, service.list_(settings.engine(), org=org, user=user, status=status), COLUMNS)
+
+
+@keys.command()
+@click.argument("key_id")
+@output_options
+@pass_settings
+def show(settings: Settings, key_id: str) -> None:
+    """Show one key by its KEY_ID (or its prefix ta_KEY_ID).
+
+    \b
+    Example:
+      tenantadmin keys show ta_3kT9xQ2mL0aB
+    """
+    emit_record(settings, service.show(settings.engine(), key_id))
+
+
+@keys.command()
+@click.argument("key_id")
+@click.option("--reason", required=True, help="Why: recorded in the audit log.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@output_options
+@pass_settings
+def revoke(settings: Settings, key_id: str, reason: str, yes: bool) -> None:
+    """Revoke a key at once. Revoking a revoked key is refused.
+
+    \b
+    Example:
+      tenantadmin keys revoke ta_3kT9xQ2mL0aB --reason "leaked in a CI log" --yes
+    """
+    confirm(yes, f"Revoke key {key_id}? Programs using it stop working now")
+    emit_record(settings, service.revoke(settings.engine(), settings.actor(), key_id, reason=reason))
+    message(settings, f"revoked key {key_id}")
+
+
+@keys.command()
+@click.argument("key_id")
+@click.option("--grace", metavar="DURATION", help="How long the old key keeps working (default 24h).")
+@output_options
+@pass_settings
+def roll(settings: Settings, key_id: str, grace: str | None) -> None:
+    """Replace a key by a new one with the same settings; the old one expires after the grace period.
+
+    \b
+    Example:
+      tenantadmin keys roll ta_3kT9xQ2mL0aB --grace 1h
+    """
+    _show_token(settings, service.roll(settings.engine(), settings.actor(), key_id, grace=grace))
+
+
+@keys.command()
+@click.argument("token", envvar="TENANTADMIN_KEY")
+@click.option("--ip", help="The address the request came from.")
+@output_options
+@pass_settings
+def verify(settings: Settings, token: str, ip: str | None) -> None:
+    """Check a TOKEN (or TENANTADMIN_KEY) as an API would: exits 0 when valid, 1 with the reason when not.
+
+    \b
+    Example:
+      tenantadmin keys verify "$TOKEN" --ip 203.0.113.7 --json
+    """
+    result = service.verify(settings.engine(), token, ip=ip)
+    emit_record(settings, result)
+    if not result.valid:
+        raise Failure(f"key not valid: {result.reason}", REFUSED)

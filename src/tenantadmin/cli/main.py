@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import click
 
 from tenantadmin import __version__
 
-from . import db, events, keys, members, orgs
 from .context import Settings
 from .errors import Group
 
 
-@click.group(cls=Group, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=Group,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    lazy_subcommands={
+        name: f"tenantadmin.cli.{name}.{name}" for name in ("orgs", "members", "keys", "events", "db", "demo")
+    },
+)
 @click.option("--database-url", metavar="URL", help="PostgreSQL URL (beats TENANTADMIN_DATABASE_URL and config.toml).")
 @click.option("--actor", metavar="EMAIL", help="Who is acting, recorded in the audit log (default: your OS user).")
 @click.option("--json", "json_", is_flag=True, help="Print JSON on stdout.")
@@ -36,12 +45,9 @@ def cli(ctx: click.Context, database_url: str | None, actor: str | None, json_: 
         click.echo(ctx.get_help())
 
 
-cli.add_command(db.db)
-cli.add_command(orgs.orgs)
-cli.add_command(members.members)
-cli.add_command(keys.keys)
-cli.add_command(events.events)
-
-
 def main() -> None:
-    cli(prog_name="tenantadmin")
+    try:
+        cli(prog_name="tenantadmin")
+    except BrokenPipeError:  # the reader went away (| head): stop quietly, as Python's documentation recommends
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)

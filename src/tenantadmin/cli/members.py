@@ -1,10 +1,163 @@
-"""``tenantadmin members``."""
+"""``tenantadmin members``: who belongs to an organization, and the invitations that bring people in."""
 
 from __future__ import annotations
 
 import click
 
+from tenantadmin.services import members as service
+
+from .confirm import confirm
+from .context import Settings, output_options, pass_settings
+from .output import emit_record, emit_table, message, plain, to_json, warn
+
+COLUMNS = [
+    ("email", "email"),
+    ("role", "role"),
+    ("status", "status"),
+    ("invitation", "invitation"),
+    ("invitation_expires_at", "expires"),
+    ("joined_at", "joined"),
+]
+EXPIRES_HELP = "When the invitation expires: a duration (7d, 48h) or an ISO time; default 7d, at most 30d."
+
+
+def _show_token(settings: Settings, invitation: service.Invitation, verb: str) -> None:
+    """The token, once: on stdout with the record (and in the JSON), with a warning on stderr."""
+    if settings.json:
+        click.echo(to_json(plain(invitation.member) | {"invitation_token": invitation.token}))
+    else:
+        emit_record(settings, invitation.member)
+        click.echo(f"invitation token  {invitation.token}")
+    warn(f"{verb}: give the token to {invitation.member.email}; it is shown only this once and cannot be recovered")
+
 
 @click.group()
 def members() -> None:
-    """(being written)"""
+    """Members and invitations: invite, list, resend, revoke, accept, role, remove."""
+
+
+@members.command()
+@click.argument("org")
+@click.argument("email")
+@click.option("--role", default="member", show_default=True, help="member, admin or owner.")
+@click.option("--expires", metavar="WHEN", help=EXPIRES_HELP)
+@output_options
+@pass_settings
+def invite(settings: Settings, org: str, email: str, role: str, expires: str | None) -> None:
+    """Invite EMAIL to ORG; prints the one-time invitation token.
+
+    \b
+    Example:
+      tenantadmin members invite acme ada@example.com --role admin --expires 14d
+    """
+    invitation = service.invite(settings.engine(), settings.actor(), org, email, role=role, expires=expires)
+    _show_token(settings, invitation, "invited")
+
+
+@members.command(name="list")
+@click.argument("org")
+@click.option("--all", "include_past", is_flag=True, help="Also those who left and revoked invitations.")
+@output_options
+@pass_settings
+def list_(settings: Settings, org: str, include_past: bool) -> None:
+    """List the members and invitations of ORG, owners first.
+
+    \b
+    Example:
+      tenantadmin members list acme --all --json
+    """
+    emit_table(settings, service.list_(settings.engine(), org, include_past=include_past), COLUMNS)
+
+
+@members.command()
+@click.argument("org")
+@click.argument("email")
+@click.option("--expires", metavar="WHEN", help=EXPIRES_HELP)
+@output_options
+@pass_settings
+def resend(settings: Settings, org: str, email: str, expires: str | None) -> None:
+    """Make a new invitation token for EMAIL (the old one stops working) and renew its expiry.
+
+    \b
+    Example:
+      tenantadmin members resend acme ada@example.com
+    """
+    _show_token(settings, service.resend(settings.engine(), settings.actor(), org, email, expires=expires), "resent")
+
+
+@members.command()
+@click.argument("org")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@output_options
+@pass_settings
+def revoke(settings: Settings, org: str, email: str, yes: bool) -> None:
+    """Revoke the pending invitation of EMAIL to ORG.
+
+    \b
+    Example:
+      tenantadmin members revoke acme ada@example.com --yes
+    """
+    confirm(yes, f"Revoke the invitation of {email} to {org}?")
+    emit_record(settings, service.revoke(settings.engine(), settings.actor(), org, email))
+    message(settings, f"revoked the invitation of {email}")
+
+
+@members.command()
+@click.argument("token")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    envvar="TENANTADMIN_PASSWORD",
+    help="The new password (prompted for when not given; or TENANTADMIN_PASSWORD).",
+)
+@output_options
+@pass_settings
+def accept(settings: Settings, token: str, password: str) -> None:
+    """Accept an invitation with its TOKEN, choosing a password (at least 12 characters).
+
+    \b
+    Example:
+      TENANTADMIN_PASSWORD='correct horse battery' tenantadmin members accept tainv_...
+    """
+    joined = service.accept(settings.engine(), settings.actor(), token, password)
+    emit_record(settings, joined)
+    message(settings, f"{joined.email} joined as {joined.role}")
+
+
+@members.command()
+@click.argument("org")
+@click.argument("email")
+@click.argument("role", type=click.Choice(["member", "admin", "owner"]))
+@output_options
+@pass_settings
+def role(settings: Settings, org: str, email: str, role: str) -> None:
+    """Change the ROLE of EMAIL in ORG. The last active owner cannot be demoted.
+
+    \b
+    Example:
+      tenantadmin members role acme ada@example.com owner
+    """
+    changed = service.change_role(settings.engine(), settings.actor(), org, email, role)
+    emit_record(settings, changed)
+    message(settings, f"{changed.email} is now {changed.role} of {org}")
+
+
+@members.command()
+@click.argument("org")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@output_options
+@pass_settings
+def remove(settings: Settings, org: str, email: str, yes: bool) -> None:
+    """Remove EMAIL from ORG (the user stays). The last active owner cannot be removed.
+
+    \b
+    Example:
+      tenantadmin members remove acme ada@example.com --yes
+    """
+    confirm(yes, f"Remove {email} from {org}?")
+    emit_record(settings, service.remove(settings.engine(), settings.actor(), org, email))
+    message(settings, f"removed {email} from {org}")
