@@ -29,11 +29,13 @@ def filter_options(command):
     for option in reversed(
         [
             click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE", help="Carrying this tag (all must)."),
-            click.option("--type", "types", multiple=True, help="Of this type; globs like api_key.* (any may)."),
+            click.option(
+                "--type", "types", multiple=True, metavar="TYPE", help="Of this type; globs like api_key.* (any may)."
+            ),
             click.option("--org", metavar="SLUG", help="About this organization (the tag org=SLUG)."),
             click.option("--actor", metavar="EMAIL", help="Done by this operator (the tag actor=EMAIL)."),
-            click.option("--since", metavar="TIME", help="Recorded at or after: an ISO time, or 15m, 2h, 7d ago."),
-            click.option("--until", metavar="TIME", help="Recorded before: an ISO time, or 15m, 2h, 7d ago."),
+            click.option("--since", metavar="TIME", help="Happened at or after: an ISO time, or 15m, 2h, 7d ago."),
+            click.option("--until", metavar="TIME", help="Happened before: an ISO time, or 15m, 2h, 7d ago."),
             click.option("--after", type=click.IntRange(min=0), metavar="POSITION", help="After this position."),
             click.option("--format", "format_", type=click.Choice(FORMATS), help="Output format (--json: json)."),
         ]
@@ -65,7 +67,9 @@ def events() -> None:
 
 @events.command(name="list")
 @filter_options
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most this many.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), metavar="N", default=50, show_default=True, help="At most this many."
+)
 @click.option("--reverse", is_flag=True, help="Newest first.")
 @output_options
 @pass_settings
@@ -82,7 +86,9 @@ def list_(settings: Settings, format_: str | None, limit: int, reverse: bool, **
 
 @events.command()
 @filter_options
-@click.option("-n", "--lines", type=click.IntRange(min=0), default=10, show_default=True, help="Show the last N.")
+@click.option(
+    "-n", "--lines", type=click.IntRange(min=0), metavar="N", default=10, show_default=True, help="Show the last N."
+)
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new events as they are recorded, until Ctrl-C.")
 @output_options
 @pass_settings
@@ -98,6 +104,8 @@ def tail(settings: Settings, format_: str | None, lines: int, follow: bool, **se
         chosen = "ndjson"  # an array cannot be printed before it ends; a line per event can
     engine = settings.engine()
     selected = _filter(**selection)
+    if follow:
+        audit.followable(selected)  # refused before anything is printed
     last = audit.tail(engine, selected, count=lines)
     print_event = _printer(settings, chosen, last.events, following=follow)
     if not follow:
@@ -134,42 +142,45 @@ def _printer(settings: Settings, format_: str, first: Sequence[SequencedEvent], 
     """Print ``first`` in ``format_``, and return how to print each event that follows in the same layout."""
     if format_ == "json":
         click.echo(to_json([audit.record_of(sequenced) for sequenced in first]))
-        return lambda _sequenced: None
-    if format_ == "ndjson":
-        show = _flushed(lambda sequenced: click.echo(to_json(audit.record_of(sequenced), indent=None)))
-    elif format_ == "csv":
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(field.name for field in dataclasses.fields(audit.EventRecord))
-        show = _flushed(lambda sequenced: writer.writerow(map(_cell, plain(audit.record_of(sequenced)).values())))
-    else:
-        if not first and not following:
-            message(settings, "nothing to show")
-            return lambda _sequenced: None
-        show = _table([_row(sequenced) for sequenced in first])
+        return _ignore
+    if format_ == "table" and not first and not following:
+        message(settings, "nothing to show")
+        return _ignore
+    show = _ndjson if format_ == "ndjson" else _csv() if format_ == "csv" else _table(first)
     for sequenced in first:
         show(sequenced)
     return show
 
 
-def _flushed(write: Printer) -> Printer:
-    """Each event reaches a pipe as soon as it is printed, not when a buffer fills: followers read line by line."""
-
-    def show(sequenced: SequencedEvent) -> None:
-        write(sequenced)
-        sys.stdout.flush()
-
-    return show
+def _ignore(_sequenced: SequencedEvent) -> None:
+    """What follows a JSON array, or an empty table: nothing, as nothing follows."""
 
 
-def _table(rows: list[list[str]]) -> Printer:
-    """Columns as wide as the widest of ``rows``: events that follow are padded alike, and may only run wider."""
-    widths = [max(len(line[index]) for line in [HEADINGS, *rows]) for index in range(len(HEADINGS))]
+def _ndjson(sequenced: SequencedEvent) -> None:
+    click.echo(to_json(audit.record_of(sequenced), indent=None))
+
+
+def _csv() -> Printer:
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(field.name for field in dataclasses.fields(audit.EventRecord))
+
+    def write(sequenced: SequencedEvent) -> None:
+        writer.writerow(map(_cell, plain(audit.record_of(sequenced)).values()))
+        sys.stdout.flush()  # as click.echo does: a follower's reader gets each event as it is recorded
+
+    return write
+
+
+def _table(first: Sequence[SequencedEvent]) -> Printer:
+    """Columns as wide as the widest of ``first``: events that follow are padded alike, and may only run wider."""
+    rows = [HEADINGS, *map(_row, first)]
+    widths = [max(len(row[index]) for row in rows) for index in range(len(HEADINGS))]
 
     def line(cells: Sequence[str]) -> str:
         return "  ".join(value.ljust(width) for value, width in zip(cells, widths, strict=True)).rstrip()
 
     click.echo(style(line(HEADINGS), bold=True))
-    return _flushed(lambda sequenced: click.echo(line(_row(sequenced))))
+    return lambda sequenced: click.echo(line(_row(sequenced)))
 
 
 def _row(sequenced: SequencedEvent) -> list[str]:

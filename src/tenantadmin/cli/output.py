@@ -73,8 +73,10 @@ def cell(value: Any) -> str:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, list):
+    if isinstance(value, list) and all(isinstance(item, str | int) for item in value):
         return ",".join(map(str, value)) or "-"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     if isinstance(value, str) and len(value) >= 19 and value[10:11] == "T":  # an ISO time: to the second
         return value[:19].replace("T", " ")
     return str(value)

@@ -1,8 +1,8 @@
 """The audit log: reading, tailing and following the events that every command records.
 
 A filter is a DCB query (tags AND'ed, types OR'ed) plus what a query cannot say: time bounds, which are added to the
-store's SQL so that a limit counts only events inside them, and when following, the type globs and ``since``, which
-are applied as events arrive (a glob must match a type recorded for the first time while following).
+store's SQL so that a limit counts only events inside them; and when following, the types and ``since``, which are
+checked as events arrive (so that a glob matches a type recorded for the first time while following).
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ LARGEST_POSITION = 2**63 - 1
 @dataclass(frozen=True)
 class EventFilter:
     """Which events to show: every one of ``tags``, any of ``types`` (exact or globs like ``api_key.*``), recorded
-    from ``since`` (inclusive) until ``until`` (exclusive), after position ``after``. ``org`` and ``actor`` are the
+    that happened (event_timestamp, which is indexed) from ``since`` (inclusive) until ``until`` (exclusive), after
+    position ``after``. ``org`` and ``actor`` are the
     tags ``org`` and ``actor``, which every command records. Checked, and normalised, when made."""
 
     tags: Mapping[str, str | Sequence[str]] = field(default_factory=dict)
@@ -147,16 +148,22 @@ def follow(
     engine: Engine, filter: EventFilter, *, after: int | None, stop: threading.Event | None = None
 ) -> Iterator[SequencedEvent]:
     """Each matching event recorded after position ``after`` (and the filter's own), as it commits, until ``stop``."""
-    if filter.until is not None:
-        raise InvalidInput("until cannot bound events still to come: follow with since only")
+    followable(filter)
     tags = filter.all_tags()
     query = Query.of(tags=tags) if tags else Query.all()
     start = max(after or 0, filter.after or 0)
     return (
         sequenced
         for sequenced in EventStore(engine).follow(query, after=start, stop=stop)
-        if filter.type_matches(sequenced.event.type) and (filter.since is None or sequenced.recorded_at >= filter.since)
+        if filter.type_matches(sequenced.event.type)
+        and (filter.since is None or sequenced.event.occurred_at >= filter.since)
     )
+
+
+def followable(filter: EventFilter) -> None:
+    """Refuse ``until`` before following: a follower shows events as they are recorded, and ends only when stopped."""
+    if filter.until is not None:
+        raise InvalidInput("until cannot bound events still to come: follow with since only")
 
 
 def show(engine: Engine, ref: str) -> SequencedEvent:
@@ -199,10 +206,11 @@ def _query(connection: Connection, filter: EventFilter) -> Query | None:
     tags = filter.all_tags()
     if not filter.types:
         return Query.of(tags=tags) if tags else Query.all()
-    exact = {pattern for pattern in filter.types if not GLOB_CHARACTERS & set(pattern)}
-    if exact != set(filter.types):
-        exact |= {type_ for type_ in connection.execute(KNOWN_TYPES).scalars() if filter.type_matches(type_)}
-    return Query.of(types=sorted(exact), tags=tags) if exact else None
+    globs = {pattern for pattern in filter.types if GLOB_CHARACTERS & set(pattern)}
+    types = set(filter.types) - globs
+    if globs:
+        types |= {type_ for type_ in connection.execute(KNOWN_TYPES).scalars() if filter.type_matches(type_)}
+    return Query.of(types=sorted(types), tags=tags) if types else None
 
 
 def _bounded(
@@ -214,10 +222,10 @@ def _bounded(
     where = [f"position IN ({positions})"]
     if filter.since is not None:
         params["since"] = filter.since
-        where.append("created_at >= %(since)s")
+        where.append("event_timestamp >= %(since)s")
     if filter.until is not None:
         params["until"] = filter.until
-        where.append("created_at < %(until)s")
+        where.append("event_timestamp < %(until)s")
     order = "DESC" if backwards else "ASC"
     rows = connection.exec_driver_sql(
         f"SELECT {codec.COLUMNS} FROM events WHERE {' AND '.join(where)} ORDER BY position {order} LIMIT {int(limit)}",

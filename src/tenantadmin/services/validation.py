@@ -113,7 +113,9 @@ def moment(value: str, *, now: datetime | None = None, future: bool) -> datetime
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise InvalidInput(f"invalid time {value!r}: an ISO time (2026-11-26T09:00) or a duration (15m, 2h, 7d)")
+        raise InvalidInput(
+            f"invalid time {value!r}: an ISO time (2026-11-26T09:00) or a duration (15m, 2h, 7d)"
+        ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
