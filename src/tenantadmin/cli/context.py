@@ -31,9 +31,7 @@ class Settings:
         return self._database.engine
 
     def actor(self) -> Actor:
-        from tenantadmin.services import validation
-
-        return Actor(source="cli", email=validation.email(self.actor_email) if self.actor_email else None)
+        return Actor(source="cli", email=self.actor_email)
 
 
 pass_settings = click.make_pass_decorator(Settings, ensure=True)

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from tenantadmin.store.eventstore.model import SOURCES
 
+from . import validation
+
 
 def _os_user() -> str:
     try:
@@ -28,6 +30,8 @@ class Actor:
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
             raise ValueError(f"invalid source {self.source!r}: one of {', '.join(SOURCES)}")
+        if self.email is not None:
+            object.__setattr__(self, "email", validation.email(self.email))  # one person, whatever the case
 
     @property
     def name(self) -> str:

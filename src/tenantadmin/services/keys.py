@@ -232,7 +232,7 @@ def _saved(work: Unit, key: ApiKey, user: User, organization: Organization | Non
     return record_of(key, user, organization)
 
 
-def _find(session: Session, key_id: str, *, for_update: bool = False) -> tuple[ApiKey, User, Organization | None]:
+def _find(session: Session, key_id: str) -> tuple[ApiKey, User, Organization | None]:
     statement = (
         sa.select(ApiKey, User, Organization)
         .join(User, User.id == ApiKey.user_id)
@@ -240,7 +240,7 @@ def _find(session: Session, key_id: str, *, for_update: bool = False) -> tuple[A
         .where(ApiKey.key_id == key_id.removeprefix(f"{credentials.KEY_PREFIX}_"))
         .execution_options(populate_existing=True)
     )
-    found = session.execute(statement.with_for_update(of=ApiKey) if for_update else statement).first()
+    found = session.execute(statement).first()
     if found is None:
         raise NotFound(f"no API key {key_id!r}")
     return found[0], found[1], found[2]

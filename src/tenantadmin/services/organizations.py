@@ -99,14 +99,14 @@ def tags_of(organization: Organization) -> dict[str, str]:
     return {"org": organization.slug, "org_id": str(organization.id)}
 
 
-def find(session: Session, ref: str, *, for_update: bool = False) -> Organization:
-    """By id, or by slug among the organizations that are not deleted."""
+def find(session: Session, ref: str) -> Organization:
+    """By id, or by slug among the organizations that are not deleted (a slug may look like an id: tried second)."""
+    by_slug = sa.and_(Organization.slug == ref, Organization.status != OrganizationStatus.DELETED)
     try:
-        condition = Organization.id == uuid.UUID(ref)
+        found = session.scalar(sa.select(Organization).where(Organization.id == uuid.UUID(ref)))
     except ValueError:
-        condition = sa.and_(Organization.slug == ref, Organization.status != OrganizationStatus.DELETED)
-    statement = sa.select(Organization).where(condition)
-    found = session.scalar(statement.with_for_update() if for_update else statement)
+        found = None
+    found = found or session.scalar(sa.select(Organization).where(by_slug))
     if found is None:
         raise NotFound(f"no organization {ref!r}")
     return found
