@@ -16,7 +16,12 @@ from .output import emit_record, message
 
 @click.group()
 def db() -> None:
-    """The database: status, URL, migrations, the embedded server."""
+    """The database: status, URL, migrations, the embedded server.
+
+    \b
+    Example:
+      tenantadmin db status --json
+    """
 
 
 @db.command()

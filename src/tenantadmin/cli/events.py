@@ -62,7 +62,12 @@ def _filter(tags, types, org, actor, since, until, after) -> audit.EventFilter:
 
 @click.group()
 def events() -> None:
-    """The audit log: list, tail (and follow), show."""
+    """The audit log: list, tail (and follow), show.
+
+    \b
+    Example:
+      tenantadmin events tail --tag org=acme -f
+    """
 
 
 @events.command(name="list")

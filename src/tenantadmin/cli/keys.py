@@ -35,7 +35,12 @@ def _show_token(settings: Settings, issued: service.IssuedKey) -> None:
 
 @click.group()
 def keys() -> None:
-    """API keys: issue, list, show, revoke, roll, verify."""
+    """API keys: issue, list, show, revoke, roll, verify.
+
+    \b
+    Example:
+      tenantadmin keys issue acme ada@example.com --name ci --scope orgs:read
+    """
 
 
 @keys.command()

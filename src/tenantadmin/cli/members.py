@@ -33,7 +33,12 @@ def _show_token(settings: Settings, invitation: service.Invitation, verb: str) -
 
 @click.group()
 def members() -> None:
-    """Members and invitations: invite, list, resend, revoke, accept, role, remove."""
+    """Members and invitations: invite, list, resend, revoke, accept, role, remove.
+
+    \b
+    Example:
+      tenantadmin members invite acme ada@example.com --role owner
+    """
 
 
 @members.command()
@@ -104,7 +109,7 @@ def revoke(settings: Settings, org: str, email: str, yes: bool) -> None:
 
 
 @members.command()
-@click.argument("token")
+@click.argument("token", envvar="TENANTADMIN_INVITATION_TOKEN")
 @click.option(
     "--password",
     prompt=True,
@@ -116,11 +121,13 @@ def revoke(settings: Settings, org: str, email: str, yes: bool) -> None:
 @output_options
 @pass_settings
 def accept(settings: Settings, token: str, password: str) -> None:
-    """Accept an invitation with its TOKEN, choosing a password (at least 12 characters).
+    """Accept an invitation with its TOKEN (or TENANTADMIN_INVITATION_TOKEN, which keeps it out of `ps`).
+
+    Someone new chooses a password (at least 12 characters); someone with an account gives its password.
 
     \b
     Example:
-      TENANTADMIN_PASSWORD='correct horse battery' tenantadmin members accept tainv_...
+      TENANTADMIN_INVITATION_TOKEN=tainv_... tenantadmin members accept
     """
     joined = service.accept(settings.engine(), settings.actor(), token, password)
     emit_record(settings, joined)

@@ -68,7 +68,12 @@ def _given(options: dict) -> dict:
 
 @click.group()
 def orgs() -> None:
-    """Organizations: create, list, show, update, suspend, reactivate, delete."""
+    """Organizations: create, list, show, update, suspend, reactivate, delete.
+
+    \b
+    Example:
+      tenantadmin orgs create "Acme Corporation" --slug acme
+    """
 
 
 @orgs.command()

@@ -14,7 +14,7 @@ import secrets
 import zlib
 from dataclasses import dataclass
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, Type, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -95,7 +95,19 @@ def secret_matches(stored_hash: str, secret: str) -> bool:
 
 
 def needs_rehash(stored_hash: str) -> bool:
-    return KEY_HASHER.check_needs_rehash(stored_hash)
+    """Made with weaker parameters than ours (a stronger hash is left as it is: rehashing it would weaken it)."""
+    try:
+        stored = extract_parameters(stored_hash)
+    except InvalidHashError:
+        return True
+    ours = KEY_HASHER
+    return (
+        stored.type is not Type.ID
+        or stored.memory_cost < ours.memory_cost
+        or stored.time_cost < ours.time_cost
+        or stored.hash_len < ours.hash_len
+        or stored.salt_len < ours.salt_len
+    )
 
 
 def new_invitation_token() -> str:
@@ -109,3 +121,10 @@ def digest(token: str) -> str:
 
 def hash_password(password: str) -> str:
     return PASSWORD_HASHER.hash(password)
+
+
+def password_matches(stored_hash: str, password: str) -> bool:
+    try:
+        return PASSWORD_HASHER.verify(stored_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from tenantadmin.store.eventstore import Query
+from tenantadmin.store.eventstore import Query, QueryItem
 from tenantadmin.store.models import (
     ApiKey,
     KeyStatus,
@@ -32,7 +32,7 @@ from tenantadmin.store.models import (
 from . import credentials, validation
 from .actor import Actor
 from .errors import InvalidState, NotFound
-from .organizations import find, tags_of
+from .organizations import find, lifecycle, reload, tags_of
 from .unit import Unit, reading, unit
 
 KEY_EVENTS = ("api_key.issued", "api_key.revoked", "api_key.rolled", "organization.deleted")
@@ -173,12 +173,9 @@ def issue(
     key_hash = credentials.hash_secret(made.secret)  # slow: before the transaction, not inside it
     with unit(engine, actor) as work:
         organization = find(work.session, org)
-        guard = work.guard(
-            Query.of(
-                types=("member.role_changed", "member.removed"), tags={"org_id": str(organization.id), "user": email}
-            )
-        )
-        organization = _active(work.session, org)
+        member_left = QueryItem(types=("member.removed",), tags={"org_id": str(organization.id), "user": email})
+        guard = work.guard(Query((member_left, lifecycle(organization))))
+        organization = reload(work.session, organization, active=True)
         member = _active_member(work.session, organization, email)
         key = ApiKey(
             id=uuid.uuid4(),
@@ -201,14 +198,6 @@ def issue(
         )
         work.session.add(key)
         return IssuedKey(_saved(work, key, member, organization), made.token)
-
-
-def _active(session: Session, ref: str) -> Organization:
-    organization = find(session, ref)
-    session.refresh(organization)
-    if organization.status != OrganizationStatus.ACTIVE:
-        raise InvalidState(f"organization {organization.slug!r} is {organization.status}")
-    return organization
 
 
 def _active_member(session: Session, organization: Organization, email: str) -> User:
@@ -278,13 +267,19 @@ def roll(engine: Engine, actor: Actor, key_id: str, *, grace: str | None = None)
     key_hash = credentials.hash_secret(made.secret)
     with unit(engine, actor) as work:
         old, user, organization = _find(work.session, key_id)
-        guard = work.guard(Query.of(types=KEY_EVENTS, tags={"key": old.key_id}))
+        items = [QueryItem(types=KEY_EVENTS, tags={"key": old.key_id})]
+        guard = work.guard(Query((*items, lifecycle(organization)) if organization else tuple(items)))
         old, user, organization = _find(work.session, key_id)
         now = datetime.now(UTC)
         if status_of(old, now) != KeyStatus.ACTIVE:
             raise InvalidState(f"key {old.key_id} is {status_of(old, now)}: only an active key can be rolled")
         if organization is not None and organization.status != OrganizationStatus.ACTIVE:
             raise InvalidState(f"organization {organization.slug!r} is {organization.status}")
+        rolls = work.store.read(
+            Query.of(types=["api_key.rolled"], tags={"key": old.key_id}), connection=work.session.connection()
+        )
+        if any(rolled.event.data.get("from_key_id") == old.key_id for rolled in rolls):
+            raise InvalidState(f"key {old.key_id} was already rolled: roll its successor, or revoke it")
         old_expires = min(now + grace_period, old.expires_at) if old.expires_at else now + grace_period
         new = ApiKey(
             id=uuid.uuid4(),
@@ -301,6 +296,7 @@ def roll(engine: Engine, actor: Actor, key_id: str, *, grace: str | None = None)
             allowed_ips=old.allowed_ips,
             allowed_domains=old.allowed_domains,
             usage_limit=old.usage_limit,
+            usage_count=old.usage_count,  # a limit is not renewed by rolling
             expires_at=old.expires_at,
             require_mfa=old.require_mfa,
             created_by=work.actor_user_id,
@@ -374,25 +370,42 @@ def verify(engine: Engine, token: str, *, ip: str | None = None) -> Verification
         refusal = _why_not(key, organization, address, datetime.now(UTC))
         if refusal is not None:
             return _refused(refusal, key.key_id)
+        # Made before any row is locked: hashing is the slow part.
+        upgraded = credentials.hash_secret(parsed.secret) if credentials.needs_rehash(key.key_hash) else None
+        still_usable = (
+            ApiKey.id == key.id,
+            ApiKey.status == KeyStatus.ACTIVE,
+            sa.or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > sa.func.now()),
+        )
         if key.usage_limit is not None:
             counted = session.execute(
                 sa.update(ApiKey)
-                .where(ApiKey.id == key.id, ApiKey.usage_count < ApiKey.usage_limit)
+                .where(*still_usable, ApiKey.usage_count < ApiKey.usage_limit)
                 .values(usage_count=ApiKey.usage_count + 1)
+                .execution_options(synchronize_session=False)
             )
-            if counted.rowcount == 0:
+            if counted.rowcount == 0:  # used up, or revoked or expired since it was read
                 session.rollback()
-                return _refused("usage_limit_exceeded", key.key_id)
+                session.refresh(key)
+                return _refused(
+                    _why_not(key, organization, address, datetime.now(UTC)) or "usage_limit_exceeded", key.key_id
+                )
         session.execute(
             sa.update(ApiKey)
             .where(
-                ApiKey.id == key.id,
+                *still_usable,
                 sa.or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < sa.func.now() - LAST_USED_EVERY),
             )
             .values(last_used_at=sa.func.now(), last_used_ip=str(address) if address else None)
+            .execution_options(synchronize_session=False)
         )
-        if credentials.needs_rehash(key.key_hash):
-            key.key_hash = credentials.hash_secret(parsed.secret)
+        if upgraded is not None:
+            session.execute(
+                sa.update(ApiKey)
+                .where(ApiKey.id == key.id, ApiKey.key_hash == key.key_hash)
+                .values(key_hash=upgraded)
+                .execution_options(synchronize_session=False)
+            )
         session.commit()
         return Verification(
             True, None, key.key_id, key.organization_id, organization.slug if organization else None, list(key.scopes)

@@ -18,17 +18,26 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from tenantadmin.store.eventstore import Query
-from tenantadmin.store.models import MemberRole, Membership, MembershipStatus, Organization, OrganizationStatus, User
+from tenantadmin.store.eventstore import Query, QueryItem
+from tenantadmin.store.models import (
+    ApiKey,
+    KeyStatus,
+    MemberRole,
+    Membership,
+    MembershipStatus,
+    Organization,
+    User,
+)
 from tenantadmin.store.models.users import UserStatus
 
 from . import credentials, validation
 from .actor import Actor
 from .errors import Conflict, InvalidInput, InvalidState, NotFound
-from .organizations import find, tags_of
+from .organizations import find, lifecycle, reload, tags_of
 from .unit import Unit, reading, unit
 
-# The events that change who is in an organization and in which role: every membership decision is guarded by them.
+# The events that change who is in an organization, in which role, and with which keys (a removal revokes the
+# member's keys): every membership decision is guarded by them, and by the organization's own lifecycle.
 MEMBERSHIP_EVENTS = (
     "member.invited",
     "invitation.resent",
@@ -36,6 +45,9 @@ MEMBERSHIP_EVENTS = (
     "invitation.accepted",
     "member.role_changed",
     "member.removed",
+    "api_key.issued",
+    "api_key.revoked",
+    "api_key.rolled",
 )
 
 
@@ -104,17 +116,9 @@ def _tags(organization: Organization, email: str) -> dict[str, str]:
 
 
 def _guard(work: Unit, organization: Organization, email: str | None = None):
-    """Membership decisions about one person in an organization, or (``email`` None) about its owners."""
+    """Membership decisions about one person in an organization, or (``email`` None) about all of them (its owners)."""
     tags = {"org_id": str(organization.id)} | ({"user": email} if email else {})
-    return work.guard(Query.of(types=MEMBERSHIP_EVENTS, tags=tags))
-
-
-def _active_organization(session: Session, ref: str) -> Organization:
-    organization = find(session, ref)
-    session.refresh(organization)
-    if organization.status != OrganizationStatus.ACTIVE:
-        raise InvalidState(f"organization {organization.slug!r} is {organization.status}")
-    return organization
+    return work.guard(Query((QueryItem(types=MEMBERSHIP_EVENTS, tags=tags), lifecycle(organization))))
 
 
 def _membership(session: Session, organization: Organization, email: str) -> tuple[Membership, User]:
@@ -127,6 +131,9 @@ def _membership(session: Session, organization: Organization, email: str) -> tup
     if found is None:
         raise NotFound(f"{email} is not a member of {organization.slug!r} and has no invitation to it")
     return found[0], found[1]
+
+
+INVALID_TOKEN = "this invitation token is not valid: unknown, already used, or revoked"
 
 
 def invite(
@@ -143,7 +150,7 @@ def invite(
     with unit(engine, actor) as work:
         organization = find(work.session, org)
         guard = _guard(work, organization, email)
-        organization = _active_organization(work.session, org)
+        organization = reload(work.session, organization, active=True)
         user = work.session.scalar(sa.select(User).where(User.email == email))
         membership = None
         if user is not None:
@@ -201,7 +208,7 @@ def resend(engine: Engine, actor: Actor, org: str, email: str, *, expires: str |
     with unit(engine, actor) as work:
         organization = find(work.session, org)
         guard = _guard(work, organization, email)
-        organization = _active_organization(work.session, org)
+        organization = reload(work.session, organization, active=True)
         membership, user = _membership(work.session, organization, email)
         if membership.status != MembershipStatus.INVITED:
             raise InvalidState(
@@ -230,7 +237,7 @@ def revoke(engine: Engine, actor: Actor, org: str, email: str) -> MemberRecord:
     with unit(engine, actor) as work:
         organization = find(work.session, org)
         guard = _guard(work, organization, email)
-        organization = find(work.session, org)
+        organization = reload(work.session, organization, active=False)
         membership, user = _membership(work.session, organization, email)
         state = invitation_state(membership, datetime.now(UTC))
         if state != "pending":
@@ -251,45 +258,60 @@ def revoke(engine: Engine, actor: Actor, org: str, email: str) -> MemberRecord:
 
 
 def accept(engine: Engine, actor: Actor, token: str, password: str) -> MemberRecord:
-    """Join with an invitation's token and choose a password. Expired, revoked and used tokens are refused."""
-    if len(password) < credentials.PASSWORD_SHORTEST:
-        raise InvalidInput(f"the password must be at least {credentials.PASSWORD_SHORTEST} characters long")
+    """Join with an invitation's token. Expired, revoked and used tokens are refused.
+
+    Someone new chooses their password here. Someone who already has an account must give its password instead: the
+    token alone (which the inviting operator has seen) must never let anyone take over an existing account.
+    """
     token_digest = credentials.digest(token)
-    password_hash = credentials.hash_password(password)  # slow: before the transaction, not inside it
-    with unit(engine, actor) as work:
-        found = work.session.execute(
-            sa.select(Membership, User, Organization)
-            .join(User, User.id == Membership.user_id)
-            .join(Organization, Organization.id == Membership.organization_id)
+    with reading(engine) as session:
+        invited = session.execute(
+            sa.select(User.email, User.password_hash)
+            .join(Membership, Membership.user_id == User.id)
             .where(Membership.invitation_token == token_digest)
         ).first()
+    if invited is None:
+        raise NotFound(INVALID_TOKEN)
+    if invited.password_hash is None:
+        if len(password) < credentials.PASSWORD_SHORTEST:
+            raise InvalidInput(f"the password must be at least {credentials.PASSWORD_SHORTEST} characters long")
+        new_hash = credentials.hash_password(password)  # slow: before the transaction, not inside it
+    elif credentials.password_matches(invited.password_hash, password):
+        new_hash = None
+    else:
+        raise InvalidState(f"{invited.email} already has an account: give its password to accept")
+    with unit(engine, actor) as work:
+        found = work.session.execute(
+            sa.select(Organization).join(Membership).where(Membership.invitation_token == token_digest)
+        ).scalar()
         if found is None:
-            raise NotFound("this invitation token is not valid: unknown, already used, or revoked")
-        organization = found[2]
-        guard = _guard(work, organization, found[1].email)
-        membership, user = _membership(work.session, organization, found[1].email)
-        work.session.refresh(organization)
+            raise NotFound(INVALID_TOKEN)
+        guard = _guard(work, found, invited.email)
+        organization = reload(work.session, found, active=True)
+        membership, user = _membership(work.session, organization, invited.email)
         if membership.invitation_token != token_digest or membership.status != MembershipStatus.INVITED:
-            raise NotFound("this invitation token is not valid: unknown, already used, or revoked")
+            raise NotFound(INVALID_TOKEN)
+        if user.password_hash != invited.password_hash:
+            raise Conflict(f"the account of {user.email} changed meanwhile: try again")
+        if user.status in (UserStatus.SUSPENDED, UserStatus.DELETED):
+            raise InvalidState(f"the account of {user.email} is {user.status}")
         now = datetime.now(UTC)
         if invitation_state(membership, now) == "expired":
-            raise InvalidState(
-                f"this invitation expired at {membership.invitation_expires_at:%Y-%m-%d %H:%M} UTC: ask for a new one"
-            )
-        if organization.status != OrganizationStatus.ACTIVE:
-            raise InvalidState(f"organization {organization.slug!r} is {organization.status}")
+            expired = membership.invitation_expires_at
+            raise InvalidState(f"this invitation expired at {expired:%Y-%m-%d %H:%M} UTC: ask for a new one")
         work.record(
             "invitation.accepted",
-            {"email": user.email, "role": str(membership.role)},
+            {"email": user.email, "role": str(membership.role), "new_user": new_hash is not None},
             tags=_tags(organization, user.email),
             subject=("membership", membership.id),
             organization_id=organization.id,
             condition=guard,
         )
-        user.password_hash = password_hash
-        user.status = UserStatus.ACTIVE
-        user.email_verified = True
-        user.email_verified_at = user.email_verified_at or now
+        if new_hash is not None:
+            user.password_hash = new_hash
+            user.status = UserStatus.ACTIVE
+            user.email_verified = True
+            user.email_verified_at = user.email_verified_at or now
         membership.status = MembershipStatus.ACTIVE
         membership.invitation_token = None
         membership.joined_at = now
@@ -302,7 +324,7 @@ def change_role(engine: Engine, actor: Actor, org: str, email: str, role: str) -
     with unit(engine, actor) as work:
         organization = find(work.session, org)
         guard = _guard(work, organization)
-        organization = _active_organization(work.session, org)
+        organization = reload(work.session, organization, active=True)
         membership, user = _membership(work.session, organization, email)
         if membership.status not in (MembershipStatus.ACTIVE, MembershipStatus.INVITED):
             raise InvalidState(f"{email} is not a member of {organization.slug!r} (membership {membership.status})")
@@ -327,7 +349,7 @@ def remove(engine: Engine, actor: Actor, org: str, email: str) -> MemberRecord:
     with unit(engine, actor) as work:
         organization = find(work.session, org)
         guard = _guard(work, organization)
-        organization = find(work.session, org)
+        organization = reload(work.session, organization, active=False)
         membership, user = _membership(work.session, organization, email)
         if membership.status == MembershipStatus.INVITED:
             raise InvalidState(f"{email} has only been invited to {organization.slug!r}: revoke the invitation instead")
@@ -336,16 +358,32 @@ def remove(engine: Engine, actor: Actor, org: str, email: str) -> MemberRecord:
                 f"{email} is not an active member of {organization.slug!r} (membership {membership.status})"
             )
         _keep_an_owner(work.session, organization, membership, "remove")
+        keys = work.session.scalars(
+            sa.select(ApiKey).where(
+                ApiKey.organization_id == organization.id,
+                ApiKey.user_id == user.id,
+                ApiKey.status != KeyStatus.REVOKED,
+            )
+        ).all()
+        tags: dict[str, str | list[str]] = _tags(organization, email)
+        if keys:
+            tags["key"] = [key.key_id for key in keys]
         work.record(
             "member.removed",
-            {"email": email, "role": str(membership.role)},
-            tags=_tags(organization, email),
+            {"email": email, "role": str(membership.role), "revoked_keys": [key.key_id for key in keys]},
+            tags=tags,
             subject=("membership", membership.id),
             organization_id=organization.id,
             condition=guard,
         )
+        now = datetime.now(UTC)
+        for key in keys:  # a member who leaves takes no key of the organization's along
+            key.status = KeyStatus.REVOKED
+            key.revoked_at = now
+            key.revoked_by = work.actor_user_id
+            key.revocation_reason = "member removed"
         membership.status = MembershipStatus.LEFT
-        membership.left_at = datetime.now(UTC)
+        membership.left_at = now
         return _saved(work, membership, user)
 
 

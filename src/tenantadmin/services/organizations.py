@@ -32,6 +32,19 @@ LIFECYCLE_EVENTS = (
     "organization.deleted",
 )
 
+# What changes the keys and memberships an organization holds (organization.deleted revokes and voids them).
+HOLDING_EVENTS = (
+    "api_key.issued",
+    "api_key.revoked",
+    "api_key.rolled",
+    "member.invited",
+    "invitation.resent",
+    "invitation.revoked",
+    "invitation.accepted",
+    "member.role_changed",
+    "member.removed",
+)
+
 # What `update` may change, each with its longest length; the rest of the row is the service's to manage.
 TEXT_FIELDS = {
     "name": 255,
@@ -174,12 +187,12 @@ def update(engine: Engine, actor: Actor, ref: str, **changes: Any) -> Organizati
         raise InvalidInput("nothing to update: name at least one field")
     with unit(engine, actor) as work:
         organization = find(work.session, ref)
-        items = [QueryItem(types=LIFECYCLE_EVENTS, tags={"org_id": str(organization.id)})]
+        items = [lifecycle(organization)]
         new_slug = values.get("slug", organization.slug)
         if new_slug != organization.slug:
             items.append(QueryItem(types=SLUG_EVENTS, tags={"org": new_slug}))
         guard = work.guard(Query(tuple(items)))
-        organization = _live(work.session, ref)
+        organization = reload(work.session, organization, active=False)
         if new_slug != organization.slug:
             _refuse_taken_slug(work.session, new_slug)
         current = {"metadata": organization.metadata_} | {
@@ -205,12 +218,19 @@ def update(engine: Engine, actor: Actor, ref: str, **changes: Any) -> Organizati
         return _refreshed(work, organization)
 
 
-def _live(session: Session, ref: str) -> Organization:
-    """The organization read again, after the guard, and refused if deleted."""
-    organization = find(session, ref)
+def lifecycle(organization: Organization) -> QueryItem:
+    """The events that pause or end an organization: every decision about what it holds is guarded by them too, so
+    that a key issued or a member joining cannot slip in beside its deletion."""
+    return QueryItem(types=LIFECYCLE_EVENTS, tags={"org_id": str(organization.id)})
+
+
+def reload(session: Session, organization: Organization, *, active: bool) -> Organization:
+    """The organization read again, after the guard; refused when deleted, or (``active``) when not active."""
     session.refresh(organization)
-    if organization.status == OrganizationStatus.DELETED:
-        raise InvalidState(f"organization {organization.slug!r} is deleted")
+    if organization.status == OrganizationStatus.DELETED or (
+        active and organization.status != OrganizationStatus.ACTIVE
+    ):
+        raise InvalidState(f"organization {organization.slug!r} is {organization.status}")
     return organization
 
 
@@ -238,8 +258,8 @@ def _move(
     }[target]
     with unit(engine, actor) as work:
         organization = find(work.session, ref)
-        guard = work.guard(Query.of(types=LIFECYCLE_EVENTS, tags={"org_id": str(organization.id)}))
-        organization = _live(work.session, ref)
+        guard = work.guard(Query((lifecycle(organization),)))
+        organization = reload(work.session, organization, active=False)
         if organization.status not in allowed:
             raise InvalidState(f"organization {organization.slug!r} is {organization.status}: it cannot be {target}")
         work.record(
@@ -260,16 +280,16 @@ def delete(engine: Engine, actor: Actor, ref: str) -> OrganizationRecord:
     pending invitations voided, all in the one event ``organization.deleted`` (tagged with every key it revoked)."""
     with unit(engine, actor) as work:
         organization = find(work.session, ref)
+        held = {"org_id": str(organization.id)}
         guard = work.guard(
             Query(
                 (
-                    QueryItem(types=LIFECYCLE_EVENTS, tags={"org_id": str(organization.id)}),
-                    QueryItem(types=("api_key.issued", "api_key.rolled"), tags={"org_id": str(organization.id)}),
-                    QueryItem(types=("member.invited", "invitation.resent"), tags={"org_id": str(organization.id)}),
+                    lifecycle(organization),
+                    QueryItem(types=HOLDING_EVENTS, tags=held),  # the keys and invitations it revokes
                 )
             )
         )
-        organization = _live(work.session, ref)
+        organization = reload(work.session, organization, active=False)
         now = datetime.now(UTC)
         keys = work.session.scalars(
             sa.select(ApiKey).where(ApiKey.organization_id == organization.id, ApiKey.status != KeyStatus.REVOKED)

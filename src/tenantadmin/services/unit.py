@@ -26,7 +26,7 @@ from tenantadmin.store.eventstore import AppendCondition, AppendConditionFailed,
 from tenantadmin.store.models import User
 
 from .actor import Actor
-from .errors import Conflict, ServiceError
+from .errors import Conflict, InvalidInput, ServiceError
 
 
 @dataclass
@@ -39,7 +39,7 @@ class Unit:
 
     def guard(self, query: Query) -> AppendCondition:
         """A condition failing if an event matching ``query`` is recorded after now. Call it before reading rows."""
-        head = self.store.read(query, limit=1, backwards=True, connection=self.session.connection()).head
+        head = self.store.read(query, limit=0, connection=self.session.connection()).head
         return AppendCondition(query, after=head)
 
     def record(
@@ -90,6 +90,8 @@ def unit(engine: Engine, actor: Actor) -> Iterator[Unit]:
         raise DatabaseUnavailable(f"the database went away: {_reason(error)}") from error
     except sa.exc.IntegrityError as error:  # a rule the database enforces, met by a command that raced another
         raise Conflict(f"refused by the database: {_reason(error)}") from error
+    except sa.exc.DataError as error:  # a value out of a column's range that validation let through
+        raise InvalidInput(f"refused by the database: {_reason(error)}") from error
     except sa.exc.DBAPIError as error:
         raise DatabaseError(f"the database refused the command: {_reason(error)}") from error
 
@@ -102,6 +104,8 @@ def reading(engine: Engine) -> Iterator[Session]:
             yield opened
     except sa.exc.OperationalError as error:
         raise DatabaseUnavailable(f"the database went away: {_reason(error)}") from error
+    except sa.exc.DBAPIError as error:
+        raise DatabaseError(f"the database refused: {_reason(error)}") from error
 
 
 def _reason(error: sa.exc.DBAPIError) -> str:

@@ -90,9 +90,12 @@ def networks(values: list[str] | tuple[str, ...]) -> list[IpNetwork] | None:
     return found or None
 
 
+LARGEST_COUNT = 2**31 - 1  # the integer columns' range
+
+
 def positive(value: int | None, field: str) -> int | None:
-    if value is not None and value < 1:
-        raise InvalidInput(f"{field} must be a positive number")
+    if value is not None and not 1 <= value <= LARGEST_COUNT:
+        raise InvalidInput(f"{field} must be a whole number from 1 to {LARGEST_COUNT:,}")
     return value
 
 
@@ -101,7 +104,10 @@ def duration(value: str) -> timedelta:
     match = _DURATION.match(value.strip().lower())
     if not match:
         raise InvalidInput(f"invalid duration {value!r}: a number and a unit, like 15m, 2h, 7d or 2w")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    try:
+        return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    except OverflowError:
+        raise InvalidInput(f"invalid duration {value!r}: too long") from None
 
 
 def moment(value: str, *, now: datetime | None = None, future: bool) -> datetime:
@@ -109,7 +115,10 @@ def moment(value: str, *, now: datetime | None = None, future: bool) -> datetime
     now = now or datetime.now(UTC)
     if _DURATION.match(value.strip().lower()):
         span = duration(value)
-        return now + span if future else now - span
+        try:
+            return now + span if future else now - span
+        except OverflowError:
+            raise InvalidInput(f"invalid time {value!r}: too far from now") from None
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:

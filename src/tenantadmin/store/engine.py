@@ -21,6 +21,7 @@ def create_engine(url: str | URL, **options: object) -> Engine:
     engine = sa.create_engine(
         url,
         connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS, "application_name": "tenantadmin"},
+        hide_parameters=True,  # an error's message must never carry a value, which may be a secret's hash
         **options,
     )
     sa.event.listen(engine, "connect", _fast_json)
