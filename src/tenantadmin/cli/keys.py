@@ -108,9 +108,11 @@ def revoke(settings: Settings, key_id: str, reason: str, yes: bool) -> None:
     Example:
       tenantadmin keys revoke ta_3kT9xQ2mL0aB --reason "leaked in a CI log" --yes
     """
-    confirm(yes, f"Revoke key {key_id}? Programs using it stop working now")
-    emit_record(settings, service.revoke(settings.engine(), settings.actor(), key_id, reason=reason))
-    message(settings, f"revoked key {key_id}")
+    shown = "_".join(key_id.split("_")[:2])  # a pasted token's secret stays off the screen
+    confirm(yes, f"Revoke key {shown}? Programs using it stop working now")
+    revoked = service.revoke(settings.engine(), settings.actor(), key_id, reason=reason)
+    emit_record(settings, revoked)
+    message(settings, f"revoked key {revoked.key_prefix}")
 
 
 @keys.command()

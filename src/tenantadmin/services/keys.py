@@ -221,12 +221,15 @@ def _saved(work: Unit, key: ApiKey, user: User, organization: Organization | Non
     return record_of(key, user, organization)
 
 
-def _find(session: Session, key_id: str) -> tuple[ApiKey, User, Organization | None]:
+def _find(session: Session, ref: str) -> tuple[ApiKey, User, Organization | None]:
+    """By key id, its prefix ``ta_<key id>``, or a whole token pasted by mistake (whose secret is never echoed)."""
+    parts = ref.strip().split("_")
+    key_id = parts[1] if len(parts) > 1 and parts[0] == credentials.KEY_PREFIX else ref.strip()
     statement = (
         sa.select(ApiKey, User, Organization)
         .join(User, User.id == ApiKey.user_id)
         .outerjoin(Organization, Organization.id == ApiKey.organization_id)
-        .where(ApiKey.key_id == key_id.removeprefix(f"{credentials.KEY_PREFIX}_"))
+        .where(ApiKey.key_id == key_id)
         .execution_options(populate_existing=True)
     )
     found = session.execute(statement).first()

@@ -1,0 +1,571 @@
+"""`tenantadmin keys ...` and the keys service, on a real database: tokens shown once, hashes kept, every refusal."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+
+from tenantadmin.eventstore import EventStore, Query
+from tenantadmin.services import credentials, keys, members, organizations
+from tenantadmin.services.actor import Actor
+from tenantadmin.services.errors import Conflict, InvalidInput, InvalidState
+from tenantadmin.store.engine import create_engine
+
+from .clirunner import tenantadmin
+from .conftest import url_text
+
+OPERATOR = "ops@example.com"
+MEMBER = "ada@example.com"
+PASSWORD = "correct horse battery staple"
+TOKEN = re.compile(r"^ta_[0-9A-Za-z]{12}_[0-9A-Za-z]{49}$")
+CURRENT_HASH = "$argon2id$v=19$m=19456,t=2,p=1$"
+VERIFIERS = 8
+
+
+@pytest.fixture
+def engine(fresh_database):
+    engine = create_engine(fresh_database, pool_size=VERIFIERS + 2)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def actor() -> Actor:
+    return Actor(source="cli", email=OPERATOR)
+
+
+@pytest.fixture
+def org(engine, actor):
+    return organizations.create(engine, actor, name="Acme", slug="acme")
+
+
+@pytest.fixture
+def member(engine, actor, org) -> str:
+    """An active owner of acme, made as anyone is: invited, then accepted."""
+    invitation = members.invite(engine, actor, "acme", MEMBER, role="owner")
+    members.accept(engine, actor, invitation.token, PASSWORD)
+    return MEMBER
+
+
+@pytest.fixture
+def cli(fresh_database, tmp_path):
+    url = url_text(fresh_database)
+
+    def run(*args: str, **extra: str):
+        return tenantadmin("--actor", OPERATOR, *args, home=tmp_path, TENANTADMIN_DATABASE_URL=url, **extra)
+
+    return run
+
+
+def issue(engine, actor, **options) -> keys.IssuedKey:
+    return keys.issue(engine, actor, "acme", MEMBER, **{"name": "ci"} | options)
+
+
+def secret_of(token: str) -> str:
+    parsed = credentials.parse_key(token)
+    assert parsed is not None
+    return parsed.secret
+
+
+def key_row(engine, key_id: str):
+    with engine.connect() as connection:
+        return connection.execute(sa.text("SELECT * FROM api_keys WHERE key_id = :key_id"), {"key_id": key_id}).one()
+
+
+def scalar(engine, sql: str, **params):
+    with engine.connect() as connection:
+        return connection.execute(sa.text(sql), params).scalar()
+
+
+def execute(engine, sql: str, **params) -> None:
+    with engine.begin() as connection:
+        connection.execute(sa.text(sql), params)
+
+
+def table_text(engine, table: str) -> str:
+    """Every row of ``table``, every column, as PostgreSQL prints a row."""
+    with engine.connect() as connection:
+        return "\n".join(connection.execute(sa.text(f"SELECT t::text FROM {table} t")).scalars())
+
+
+def events_text(engine) -> str:
+    """The data, metadata and tags of every event, and the event tag index."""
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT data::text, metadata::text, tags::text FROM events")).all()
+    return "\n".join(" ".join(row) for row in rows) + table_text(engine, "events") + table_text(engine, "event_tags")
+
+
+def counts(engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        return {table: connection.scalar(sa.text(f"SELECT count(*) FROM {table}")) for table in ("api_keys", "events")}
+
+
+def events(engine, *types: str):
+    return [recorded.event for recorded in EventStore(engine).read(Query.of(types=types))]
+
+
+def about(moment: datetime, expected: datetime, slack: timedelta = timedelta(minutes=1)) -> bool:
+    return abs(moment - expected) < slack
+
+
+def changed(token: str, index: int) -> str:
+    """``token`` with the character at ``index`` replaced by another base62 character."""
+    replacement = "b" if token[index] == "a" else "a"
+    return token[:index] + replacement + token[index + 1 :]
+
+
+# Issuing
+
+
+def test_issue_shows_the_token_once_and_keeps_only_an_argon2id_hash_of_its_secret(engine, member, cli):
+    options = "--type service --scope orgs:read --allow-ip 10.0.0.0/8 --usage-limit 100 --expires 90d --json"
+    run = cli("keys", "issue", "acme", MEMBER, "--name", "ci", *options.split())
+    assert run.code == 0, run.stderr
+    shown = run.json()
+    token = shown["token"]
+    assert TOKEN.match(token)
+    assert run.stdout.count(token) == 1
+    assert "shown only this once" in run.stderr and token not in run.stderr
+    key_id, secret = token[3:15], secret_of(token)
+    assert secret in token and len(secret) == 43
+    assert shown["key_id"] == key_id and shown["key_prefix"] == f"ta_{key_id}"
+    assert (shown["key_type"], shown["scopes"], shown["allowed_ips"]) == ("service", ["orgs:read"], ["10.0.0.0/8"])
+    assert secret not in json.dumps({name: value for name, value in shown.items() if name != "token"})
+
+    row = key_row(engine, key_id)
+    assert row.key_prefix == f"ta_{key_id}"
+    assert row.key_hash.startswith(CURRENT_HASH)
+    assert PasswordHasher().verify(row.key_hash, secret)
+    assert about(row.expires_at, datetime.now(UTC) + timedelta(days=90))
+    assert token not in table_text(engine, "api_keys") and secret not in table_text(engine, "api_keys")
+
+    [issued] = events(engine, "api_key.issued")
+    assert issued.data["key_id"] == key_id and issued.tags["key"] == key_id
+    assert "key_hash" not in issued.data
+
+    later = [
+        cli("keys", "list", "--json"),
+        cli("keys", "list"),
+        cli("keys", "show", key_id, "--json"),
+        cli("keys", "show", f"ta_{key_id}"),
+        cli("keys", "verify", token, "--ip", "10.0.0.1", "--json"),
+    ]
+    for output in later:
+        assert output.code == 0, output.stderr
+        text = output.stdout + output.stderr
+        assert secret not in text and row.key_hash not in text and "$argon2" not in text, output
+    assert later[0].json()[0]["key_id"] == key_id and "key_hash" not in later[0].json()[0]
+    assert later[2].json()["key_prefix"] == f"ta_{key_id}"
+    assert secret not in events_text(engine) and token not in events_text(engine)
+
+
+def test_a_token_given_where_a_key_id_belongs_names_its_key_and_is_never_echoed(engine, actor, member, cli):
+    """Revoking a leaked key by pasting the token found in a log is a real need; echoing its secret back is not."""
+    issued = issue(engine, actor)
+    secret = secret_of(issued.token)
+    outputs = [
+        cli("keys", "show", issued.token),
+        cli("keys", "revoke", issued.token, "--reason", "found in a CI log", "--yes"),
+        cli("keys", "roll", issued.token),  # revoked by now: refused
+        cli("keys", "show", issued.token.replace(issued.key.key_id, "X" * 12)),  # no such key
+    ]
+    assert [output.code for output in outputs] == [0, 0, 1, 1], [output.stderr for output in outputs]
+    assert not [output for output in outputs if secret in output.stdout + output.stderr]
+
+
+def test_issue_is_refused_for_a_non_member_or_an_invited_member(engine, actor, member, cli):
+    members.invite(engine, actor, "acme", "bob@example.com")
+    organizations.create(engine, actor, name="Beta", slug="beta")
+    before = counts(engine)
+
+    stranger = cli("keys", "issue", "acme", "stranger@example.com", "--name", "ci")
+    assert stranger.code == 1 and "not an active member" in stranger.stderr
+    invited = cli("keys", "issue", "acme", "bob@example.com", "--name", "ci")
+    assert invited.code == 1 and "not an active member" in invited.stderr
+    elsewhere = cli("keys", "issue", "beta", MEMBER, "--name", "ci")  # a member of acme, not of beta
+    assert elsewhere.code == 1 and "not an active member" in elsewhere.stderr
+
+    assert counts(engine) == before
+    assert "ta_" not in stranger.stdout + invited.stdout + elsewhere.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--allow-ip", "10.0.0.1/8"],
+        ["--allow-ip", "nonsense"],
+        ["--type", "bogus"],
+        ["--expires", "soon"],
+        ["--expires", "0m"],
+        ["--expires", "2020-01-01T00:00:00"],
+        ["--scope", "Not A Scope"],
+        ["--usage-limit", "0"],
+        ["--usage-limit", "many"],
+    ],
+    ids=["host-bits", "not-an-ip", "type", "expires", "expires-now", "expires-past", "scope", "limit-0", "limit-nan"],
+)
+def test_issue_refuses_bad_input_with_exit_2_and_writes_nothing(engine, member, cli, args):
+    before = counts(engine)
+    run = cli("keys", "issue", "acme", MEMBER, "--name", "ci", *args)
+    assert run.code == 2, (run.stdout, run.stderr)
+    assert "Error" in run.stderr and "Traceback" not in run.stderr and "ta_" not in run.stdout
+    assert counts(engine) == before
+
+
+# Revoking
+
+
+def test_revoke_records_the_reason_and_a_second_revoke_is_refused_without_a_second_event(engine, actor, member, cli):
+    issued = issue(engine, actor)
+    key_id = issued.key.key_id
+
+    run = cli("keys", "revoke", key_id, "--reason", "leaked in a CI log", "--yes", "--json")
+    assert run.code == 0, run.stderr
+    assert run.json()["status"] == "revoked" and run.json()["revocation_reason"] == "leaked in a CI log"
+    row = key_row(engine, key_id)
+    assert row.status == "revoked" and row.revocation_reason == "leaked in a CI log"
+    assert about(row.revoked_at, datetime.now(UTC))
+
+    again = cli("keys", "revoke", key_id, "--reason", "once more", "--yes")
+    assert again.code == 1 and "already revoked" in again.stderr
+    [revoked] = events(engine, "api_key.revoked")
+    assert revoked.data == {"key_id": key_id, "reason": "leaked in a CI log"}
+    assert revoked.tags["key"] == key_id and revoked.tags["org"] == "acme" and revoked.tags["user"] == MEMBER
+    assert key_row(engine, key_id).revocation_reason == "leaked in a CI log"
+
+    assert keys.verify(engine, issued.token).reason == "revoked"
+
+
+def test_of_revokes_at_once_one_is_recorded(engine, actor, member):
+    issued = issue(engine, actor)
+    barrier = threading.Barrier(3)
+    outcomes: list[str] = []
+
+    def revoker() -> None:
+        barrier.wait(timeout=30)
+        try:
+            keys.revoke(engine, actor, issued.key.key_id, reason="leaked")
+            outcomes.append("done")
+        except (Conflict, InvalidState) as error:
+            outcomes.append(type(error).__name__)
+
+    threads = [threading.Thread(target=revoker) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(outcomes) == 3 and outcomes.count("done") == 1, outcomes
+    assert len(events(engine, "api_key.revoked")) == 1
+
+
+def test_revoke_needs_a_reason_and_yes(engine, actor, member, cli):
+    key_id = issue(engine, actor).key.key_id
+    assert cli("keys", "revoke", key_id, "--yes").code == 2
+    assert cli("keys", "revoke", key_id, "--reason", "  ", "--yes").code == 2
+    assert cli("keys", "revoke", key_id, "--reason", "why").code == 2
+    assert key_row(engine, key_id).status == "active"
+    assert events(engine, "api_key.revoked") == []
+
+
+# Rolling
+
+
+@pytest.mark.parametrize(("grace", "period"), [(None, timedelta(hours=24)), ("1h", timedelta(hours=1))])
+def test_roll_makes_a_working_key_with_the_same_settings_and_the_old_one_works_until_the_grace_ends(
+    engine, actor, member, cli, grace, period
+):
+    old = issue(
+        engine,
+        actor,
+        name="deploys",
+        key_type="service",
+        scopes=["orgs:read", "keys:*"],
+        allowed_ips=["10.0.0.0/8"],
+        usage_limit=50,
+        expires="90d",
+        description="the deploy pipeline",
+    )
+
+    assert keys.verify(engine, old.token, ip="10.1.2.3").valid  # one use of 50: rolling does not renew the limit
+    run = cli("keys", "roll", old.key.key_id, "--json", *(["--grace", grace] if grace else []))
+    assert run.code == 0, run.stderr
+    new = run.json()
+    token = new["token"]
+    assert TOKEN.match(token) and token != old.token and new["key_id"] != old.key.key_id
+    assert "shown only this once" in run.stderr
+    same = ("name", "key_type", "scopes", "allowed_ips", "usage_limit", "description", "organization_slug")
+    assert {name: new[name] for name in same} == {
+        "name": "deploys",
+        "key_type": "service",
+        "scopes": ["keys:*", "orgs:read"],
+        "allowed_ips": ["10.0.0.0/8"],
+        "usage_limit": 50,
+        "description": "the deploy pipeline",
+        "organization_slug": "acme",
+    }
+    assert (new["user_email"], new["status"], new["usage_count"]) == (MEMBER, "active", 1)
+    assert datetime.fromisoformat(new["expires_at"]) == old.key.expires_at
+
+    assert keys.verify(engine, token, ip="10.1.2.3").valid
+    assert keys.verify(engine, old.token, ip="10.1.2.3").valid
+    old_row = key_row(engine, old.key.key_id)
+    assert old_row.status == "active" and about(old_row.expires_at, datetime.now(UTC) + period)
+    assert key_row(engine, new["key_id"]).key_hash.startswith(CURRENT_HASH)
+
+    [rolled] = events(engine, "api_key.rolled")
+    assert (rolled.data["from_key_id"], rolled.data["to_key_id"]) == (old.key.key_id, new["key_id"])
+    assert sorted(rolled.tags["key"]) == sorted([old.key.key_id, new["key_id"]])
+    for secret in (token, secret_of(token), secret_of(old.token)):
+        assert secret not in events_text(engine) and secret not in table_text(engine, "api_keys")
+
+
+def test_a_key_is_rolled_once(engine, actor, member):
+    old = issue(engine, actor)
+    new = keys.roll(engine, actor, old.key.key_id)
+    with pytest.raises(InvalidState, match="already rolled"):
+        keys.roll(engine, actor, old.key.key_id)
+    assert keys.roll(engine, actor, new.key.key_id).key.key_id not in (old.key.key_id, new.key.key_id)
+    assert len(events(engine, "api_key.rolled")) == 2
+
+
+def test_a_revoked_or_expired_key_cannot_be_rolled(engine, actor, member):
+    revoked = issue(engine, actor, name="revoked")
+    keys.revoke(engine, actor, revoked.key.key_id, reason="gone")
+    expired = issue(engine, actor, name="expired")
+    execute(engine, "UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE name = 'expired'")
+    for key_id in (revoked.key.key_id, expired.key.key_id):
+        with pytest.raises(InvalidState):
+            keys.roll(engine, actor, key_id)
+    assert events(engine, "api_key.rolled") == []
+    assert scalar(engine, "SELECT count(*) FROM api_keys") == 2
+
+
+# Verifying: each reason
+
+
+def test_verify_calls_garbage_and_a_mistyped_token_malformed(engine, actor, member):
+    issued = issue(engine, actor)
+    secret_at = 16
+    checksum_at = len(issued.token) - 1
+    mistakes = [
+        "",
+        "garbage",
+        "ta_",
+        issued.token[:-1],
+        issued.token + "x",
+        issued.token.replace("ta_", "tb_", 1),
+        changed(issued.token, 5),  # in the key id
+        changed(issued.token, secret_at),  # in the secret
+        changed(issued.token, secret_at + 42),
+        changed(issued.token, checksum_at),  # in the checksum
+    ]
+    for token in mistakes:
+        verdict = keys.verify(engine, token)
+        assert (verdict.valid, verdict.reason, verdict.key_id) == (False, "malformed", None), token
+    assert key_row(engine, issued.key.key_id).last_used_at is None
+    assert keys.verify(engine, f"  {issued.token}\n").valid  # surrounding blanks are not part of a token
+
+
+def test_verify_calls_an_unknown_key_id_or_a_wrong_secret_unknown(engine, actor, member):
+    issued = issue(engine, actor)
+    stranger = credentials.KeyToken(credentials.base62(12), credentials.base62(43))
+    verdict = keys.verify(engine, stranger.token)
+    assert (verdict.valid, verdict.reason, verdict.key_id) == (False, "unknown", stranger.key_id)
+
+    wrong_secret = credentials.KeyToken(issued.key.key_id, credentials.base62(43)).token
+    assert credentials.parse_key(wrong_secret) is not None  # well formed: only the database can tell
+    verdict = keys.verify(engine, wrong_secret)
+    assert (verdict.valid, verdict.reason) == (False, "unknown")
+    assert verdict.organization_id is None and verdict.scopes == []
+    row = key_row(engine, issued.key.key_id)
+    assert row.last_used_at is None and row.usage_count == 0
+
+
+def test_verify_calls_a_revoked_key_revoked(engine, actor, member):
+    issued = issue(engine, actor)
+    assert keys.verify(engine, issued.token).valid
+    keys.revoke(engine, actor, issued.key.key_id, reason="leaked")
+    verdict = keys.verify(engine, issued.token)
+    assert (verdict.valid, verdict.reason, verdict.key_id) == (False, "revoked", issued.key.key_id)
+
+
+def test_verify_calls_a_key_past_its_expiry_expired(engine, actor, member):
+    issued = issue(engine, actor, expires="1h")
+    assert keys.verify(engine, issued.token).valid
+    execute(engine, "UPDATE api_keys SET expires_at = now() - interval '1 second'")
+    verdict = keys.verify(engine, issued.token)
+    assert (verdict.valid, verdict.reason) == (False, "expired")
+    assert keys.show(engine, issued.key.key_id).status == "expired"
+    assert [key.key_id for key in keys.list_(engine, status="expired")] == [issued.key.key_id]
+
+
+def test_verify_accepts_a_key_only_from_its_allowed_addresses(engine, actor, member):
+    issued = issue(engine, actor, allowed_ips=["10.0.0.0/8", "203.0.113.7", "2001:db8::/32"])
+    for address in ("10.20.30.40", "203.0.113.7", "2001:db8::1"):
+        assert keys.verify(engine, issued.token, ip=address).valid, address
+    for address in ("192.168.0.1", "203.0.113.8", "11.0.0.1", "2001:db9::1", None):
+        verdict = keys.verify(engine, issued.token, ip=address)
+        assert (verdict.valid, verdict.reason) == (False, "ip_not_allowed"), address
+    with pytest.raises(InvalidInput):
+        keys.verify(engine, issued.token, ip="nonsense")
+
+
+def test_verify_counts_uses_up_to_the_usage_limit(engine, actor, member):
+    issued = issue(engine, actor, usage_limit=2)
+    assert keys.verify(engine, issued.token).valid
+    assert keys.verify(engine, issued.token).valid
+    for _ in range(2):
+        verdict = keys.verify(engine, issued.token)
+        assert (verdict.valid, verdict.reason) == (False, "usage_limit_exceeded")
+    assert key_row(engine, issued.key.key_id).usage_count == 2
+
+
+def test_concurrent_verifies_never_use_a_key_more_than_its_limit(engine, actor, member):
+    issued = issue(engine, actor, usage_limit=3)
+    barrier = threading.Barrier(VERIFIERS)
+    verdicts: list[keys.Verification] = []
+
+    def verifier() -> None:
+        barrier.wait(timeout=30)
+        verdicts.append(keys.verify(engine, issued.token))
+
+    threads = [threading.Thread(target=verifier) for _ in range(VERIFIERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(verdicts) == VERIFIERS
+    assert sum(verdict.valid for verdict in verdicts) == 3
+    assert {verdict.reason for verdict in verdicts if not verdict.valid} == {"usage_limit_exceeded"}
+    assert key_row(engine, issued.key.key_id).usage_count == 3
+
+
+def test_verify_refuses_the_keys_of_a_suspended_organization(engine, actor, member):
+    issued = issue(engine, actor)
+    organizations.suspend(engine, actor, "acme", reason="unpaid")
+    verdict = keys.verify(engine, issued.token)
+    assert (verdict.valid, verdict.reason) == (False, "organization_inactive")
+    organizations.reactivate(engine, actor, "acme")
+    assert keys.verify(engine, issued.token).valid
+
+
+def test_a_valid_verification_names_the_key_its_organization_and_scopes(engine, actor, org, member):
+    issued = issue(engine, actor, scopes=["orgs:read"])
+    verdict = keys.verify(engine, issued.token)
+    assert verdict == keys.Verification(True, None, issued.key.key_id, org.id, "acme", ["orgs:read"])
+
+
+# Verifying: what it writes
+
+
+def test_last_used_at_is_written_on_success_at_most_once_a_minute(engine, actor, member):
+    issued = issue(engine, actor)
+    wrong = credentials.KeyToken(issued.key.key_id, credentials.base62(43)).token
+    assert not keys.verify(engine, wrong).valid
+    assert key_row(engine, issued.key.key_id).last_used_at is None
+
+    assert keys.verify(engine, issued.token, ip="203.0.113.7").valid
+    first = key_row(engine, issued.key.key_id)
+    assert first.last_used_at is not None and about(first.last_used_at, datetime.now(UTC))
+    assert str(first.last_used_ip) == "203.0.113.7"
+
+    assert keys.verify(engine, issued.token, ip="203.0.113.8").valid
+    second = key_row(engine, issued.key.key_id)
+    assert (second.last_used_at, str(second.last_used_ip)) == (first.last_used_at, "203.0.113.7")
+
+    execute(engine, "UPDATE api_keys SET last_used_at = now() - interval '2 minutes'")
+    assert keys.verify(engine, issued.token, ip="203.0.113.9").valid
+    third = key_row(engine, issued.key.key_id)
+    assert third.last_used_at > first.last_used_at and str(third.last_used_ip) == "203.0.113.9"
+
+
+def test_a_hash_made_with_weaker_parameters_is_upgraded_by_a_successful_verify(engine, actor, member):
+    issued = issue(engine, actor)
+    secret = secret_of(issued.token)
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(secret)
+    execute(engine, "UPDATE api_keys SET key_hash = :weak", weak=weak)
+
+    wrong = credentials.KeyToken(issued.key.key_id, credentials.base62(43)).token
+    assert keys.verify(engine, wrong).reason == "unknown"
+    assert key_row(engine, issued.key.key_id).key_hash == weak  # a failed verification upgrades nothing
+
+    assert keys.verify(engine, issued.token).valid
+    upgraded = key_row(engine, issued.key.key_id).key_hash
+    assert upgraded != weak and upgraded.startswith(CURRENT_HASH)
+    assert PasswordHasher().verify(upgraded, secret)
+    assert secret not in upgraded
+
+    assert keys.verify(engine, issued.token).valid
+    assert key_row(engine, issued.key.key_id).key_hash == upgraded  # already current: not hashed again
+
+
+# The command line
+
+
+def test_keys_verify_exits_0_when_valid_and_1_with_the_reason_when_not(engine, actor, member, cli):
+    issued = issue(engine, actor, allowed_ips=["10.0.0.0/8"])
+
+    valid = cli("keys", "verify", issued.token, "--ip", "10.0.0.1", "--json")
+    assert valid.code == 0, valid.stderr
+    assert valid.json()["valid"] is True and valid.json()["reason"] is None
+    assert valid.json()["key_id"] == issued.key.key_id and valid.json()["organization_slug"] == "acme"
+    from_variable = cli("keys", "verify", "--ip", "10.0.0.1", TENANTADMIN_KEY=issued.token)
+    assert from_variable.code == 0, from_variable.stderr
+
+    elsewhere = cli("keys", "verify", issued.token, "--ip", "192.168.0.1", "--json")
+    assert elsewhere.code == 1 and elsewhere.json()["reason"] == "ip_not_allowed"
+    assert "key not valid: ip_not_allowed" in elsewhere.stderr
+    garbage = cli("keys", "verify", "garbage", "--json")
+    assert garbage.code == 1 and (garbage.json()["valid"], garbage.json()["reason"]) == (False, "malformed")
+    assert cli("keys", "verify", issued.token, "--ip", "not-an-address").code == 2
+
+    keys.revoke(engine, actor, issued.key.key_id, reason="leaked")
+    revoked = cli("keys", "verify", issued.token, "--ip", "10.0.0.1")
+    assert revoked.code == 1 and "revoked" in revoked.stderr
+
+
+def test_removing_a_member_revokes_their_keys_in_that_organization(engine, actor, member):
+    other = "bob@example.com"
+    members.accept(engine, actor, members.invite(engine, actor, "acme", other).token, PASSWORD)
+    theirs = [issue(engine, actor, name="one"), issue(engine, actor, name="two")]
+    kept = keys.issue(engine, actor, "acme", other, name="kept")
+
+    members.change_role(engine, actor, "acme", other, "owner")
+    members.remove(engine, actor, "acme", MEMBER)
+
+    for issued in theirs:
+        assert keys.verify(engine, issued.token).reason == "revoked"
+        assert key_row(engine, issued.key.key_id).revocation_reason == "member removed"
+        with pytest.raises(InvalidState):
+            keys.roll(engine, actor, issued.key.key_id)
+    assert keys.verify(engine, kept.token).valid
+    [removed] = events(engine, "member.removed")
+    assert sorted(removed.tags["key"]) == sorted(issued.key.key_id for issued in theirs)
+    assert sorted(removed.data["revoked_keys"]) == sorted(removed.tags["key"])
+
+
+def test_deleting_the_organization_revokes_its_keys(engine, actor, member, cli):
+    first = issue(engine, actor, name="first")
+    second = issue(engine, actor, name="second")
+    assert keys.verify(engine, first.token).valid
+
+    run = cli("orgs", "delete", "acme", "--yes")
+    assert run.code == 0, run.stderr
+
+    for issued in (first, second):
+        row = key_row(engine, issued.key.key_id)
+        assert row.status == "revoked" and row.revocation_reason == "organization deleted"
+        assert row.revoked_at is not None
+        assert keys.verify(engine, issued.token).reason == "revoked"
+    [deleted] = events(engine, "organization.deleted")
+    assert sorted(deleted.tags["key"]) == sorted([first.key.key_id, second.key.key_id])
+    assert sorted(deleted.data["revoked_keys"]) == sorted([first.key.key_id, second.key.key_id])
+
+    verify = cli("keys", "verify", first.token)
+    assert verify.code == 1 and "revoked" in verify.stderr
