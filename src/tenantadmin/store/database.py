@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
 from tenantadmin.config import DatabaseChoice, data_path
 
 from . import migrations
-from .embedded import EmbeddedServer
 from .engine import create_engine, safe_url
 from .errors import DatabaseUnavailable, UnsupportedServer, reported
+
+if TYPE_CHECKING:
+    from .embedded import EmbeddedServer
 
 OLDEST_SERVER = (15,)
 
@@ -28,6 +31,8 @@ class Database:
 
 
 def embedded_server() -> EmbeddedServer:
+    from .embedded import EmbeddedServer  # only then: a command on a configured server need not load its tools
+
     return EmbeddedServer(data_path())
 
 
