@@ -18,7 +18,7 @@ from .errors import Group
     invoke_without_command=True,
     context_settings={"help_option_names": ["-h", "--help"]},
     lazy_subcommands={
-        name: f"tenantadmin.cli.{name}.{name}" for name in ("orgs", "members", "keys", "events", "db", "demo")
+        name: f"tenantadmin.cli.{name}.{name}" for name in ("orgs", "members", "keys", "events", "db", "demo", "tui")
     },
 )
 @click.option("--database-url", metavar="URL", help="PostgreSQL URL (beats TENANTADMIN_DATABASE_URL and config.toml).")
@@ -42,7 +42,7 @@ def cli(ctx: click.Context, database_url: str | None, actor: str | None, json_: 
     settings.json = settings.json or json_
     settings.quiet = settings.quiet or quiet
     if ctx.invoked_subcommand is None:
-        click.echo(ctx.get_help())
+        ctx.invoke(ctx.command.get_command(ctx, "tui"))
 
 
 def main() -> None:

@@ -133,6 +133,20 @@ def record_of(sequenced: SequencedEvent) -> EventRecord:
     )
 
 
+def parse(text: str) -> EventFilter:
+    """A filter as typed in one line: ``org=acme user=bob@example.com type=api_key.*`` (``type`` may repeat: any of
+    them; every other key is a tag, all of which must match). The TUI's filter bar reads it."""
+    tags: dict[str, tuple[str, ...]] = {}
+    types: list[str] = []
+    for word in text.split():
+        key, value = validation.tag_filter(word)
+        if key == "type":
+            types.append(value)
+        else:
+            tags[key] = (*tags.get(key, ()), value)
+    return EventFilter(tags=tags, types=tuple(types))
+
+
 def list_(engine: Engine, filter: EventFilter, *, limit: int = 50, reverse: bool = False) -> list[SequencedEvent]:
     """Matching events in log order, the first ``limit`` of them; newest first when ``reverse``."""
     return _read(engine, filter, limit=limit, backwards=reverse).events

@@ -1,0 +1,1 @@
+"""The Textual TUI. Only `tenantadmin` (bare) and `tenantadmin tui` import this package: scripts never pay for it."""

@@ -1,0 +1,62 @@
+"""The tenantadmin TUI: organizations, members, keys and the live audit log, over the same services as the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy.engine import Engine
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from tenantadmin.services.actor import Actor
+
+from .screens.audit_log import AuditLogScreen
+from .screens.help import HelpScreen
+from .screens.organizations import OrganizationsScreen
+
+
+class TenantAdminApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "tenantadmin"
+    BINDINGS = [
+        Binding("o", "organizations", "Organizations"),
+        Binding("l", "audit_log", "Audit log"),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, engine: Engine, actor: Actor) -> None:
+        super().__init__()
+        self.engine = engine
+        self.actor = actor
+
+    def on_mount(self) -> None:
+        self.push_screen(OrganizationsScreen())
+
+    def action_organizations(self) -> None:
+        self._show(OrganizationsScreen)
+
+    def action_audit_log(self) -> None:
+        self._show(AuditLogScreen)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def _show(self, kind: type[Screen]) -> None:
+        """Back to the screen of that kind if it is on the stack (keeping its state), else a new one on top."""
+        for index, screen in enumerate(self.screen_stack):
+            if isinstance(screen, kind):
+                while len(self.screen_stack) > index + 1:
+                    self.pop_screen()
+                return
+        self.push_screen(kind())
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Every action is in the command palette (ctrl+p) too."""
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Organizations", "The list of organizations", self.action_organizations)
+        yield SystemCommand("Audit log", "Every event, live", self.action_audit_log)
+        yield SystemCommand("Help", "The key bindings", self.action_help)
+        yield from getattr(screen, "commands", lambda: ())()

@@ -1,0 +1,84 @@
+"""The first screen: every organization, searched as you type, filtered by status."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+from textual.worker import get_current_worker
+
+from tenantadmin.services import organizations
+from tenantadmin.services.errors import ServiceError
+from tenantadmin.store.errors import DatabaseError
+from tenantadmin.store.models import OrganizationStatus
+
+COLUMNS = ("Name", "Slug", "Status", "Tier", "Members", "Keys", "Created")
+
+
+class OrganizationsScreen(Screen[None]):
+    BINDINGS = [
+        Binding("slash", "search", "Search"),
+        Binding("r", "refresh", "Refresh"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="banner")
+        with Horizontal(classes="toolbar"):
+            yield Input(placeholder="Search name, slug or domain", id="search")
+            yield Select(
+                [(str(status), str(status)) for status in OrganizationStatus], prompt="Not deleted", id="status"
+            )
+        yield DataTable(id="organizations", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns(*COLUMNS)
+        table.focus()
+        self.load()
+
+    def action_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_refresh(self) -> None:
+        self.load()
+
+    def on_input_changed(self, _event: Input.Changed) -> None:
+        self.load()
+
+    def on_select_changed(self, _event: Select.Changed) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, group="organizations")
+    def load(self) -> None:
+        search = self.query_one("#search", Input).value.strip() or None
+        status = self.query_one("#status", Select).value
+        try:
+            found = organizations.list_(
+                self.app.engine, status=None if status is Select.NULL else str(status), search=search
+            )
+        except (DatabaseError, ServiceError) as error:
+            self.app.call_from_thread(self.app.notify, str(error), severity="error")
+            return
+        if not get_current_worker().is_cancelled:  # a newer search has been asked for meanwhile
+            self.app.call_from_thread(self.show, found)
+
+    def show(self, found: list[organizations.OrganizationRecord]) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        for record in found:
+            table.add_row(
+                record.name,
+                record.slug,
+                record.status,
+                record.subscription_tier,
+                record.member_count,
+                record.key_count,
+                f"{record.created_at:%Y-%m-%d %H:%M}",
+                key=str(record.id),
+            )
+        self.sub_title = f"{len(found)} organizations"
