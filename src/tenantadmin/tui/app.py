@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from textual.app import App, SystemCommand
@@ -10,6 +11,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from tenantadmin.services.actor import Actor
+from tenantadmin.services.errors import ServiceError
+from tenantadmin.store.errors import DatabaseError
 
 from .screens.audit_log import AuditLogScreen
 from .screens.help import HelpScreen
@@ -33,6 +36,20 @@ class TenantAdminApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(OrganizationsScreen())
+
+    def act(self, command: Callable[[], Any], done: Callable[[Any], None]) -> None:
+        """Run a service command in a worker thread; ``done`` gets its result on the UI thread. A refusal is a
+        message to the operator, never a crash."""
+
+        def run() -> None:
+            try:
+                result = command()
+            except (ServiceError, DatabaseError) as error:
+                self.call_from_thread(self.notify, str(error), title="Refused", severity="error")
+                return
+            self.call_from_thread(done, result)
+
+        self.run_worker(run, thread=True, group="commands")
 
     def action_organizations(self) -> None:
         self._show(OrganizationsScreen)

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+
 from textual import work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 from textual.worker import get_current_worker
 
-from tenantadmin.services import organizations
+from tenantadmin.services import organizations, validation
 from tenantadmin.services.errors import ServiceError
 from tenantadmin.store.errors import DatabaseError
 from tenantadmin.store.models import OrganizationStatus
+
+from ..widgets.form import Field, FormScreen
+from .organization import OrganizationScreen
 
 COLUMNS = ("Name", "Slug", "Status", "Tier", "Members", "Keys", "Created")
 
@@ -21,6 +27,7 @@ COLUMNS = ("Name", "Slug", "Status", "Tier", "Members", "Keys", "Created")
 class OrganizationsScreen(Screen[None]):
     BINDINGS = [
         Binding("slash", "search", "Search"),
+        Binding("n", "create", "New organization"),
         Binding("r", "refresh", "Refresh"),
     ]
 
@@ -49,6 +56,33 @@ class OrganizationsScreen(Screen[None]):
 
     def on_input_changed(self, _event: Input.Changed) -> None:
         self.load()
+
+    def on_screen_resume(self) -> None:
+        self.load()  # back from an organization: show what changed there
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.app.push_screen(OrganizationScreen(uuid.UUID(event.row_key.value)))
+
+    def action_create(self) -> None:
+        fields = [
+            Field("name", "Name", lambda value: validation.text(value, "name", required=True), required=True),
+            Field("slug", "Slug (acme-corp)", validation.slug, required=True),
+            Field("domain", "Domain"),
+            Field("email", "Contact email", validation.email),
+            Field("subscription_tier", "Subscription tier", value="free"),
+        ]
+
+        def filled(values: dict[str, str] | None) -> None:
+            if values:
+                self.app.act(
+                    lambda: organizations.create(self.app.engine, self.app.actor, **values),
+                    lambda created: (self.notify(f"created {created.slug}"), self.load()),
+                )
+
+        self.app.push_screen(FormScreen("New organization", fields, submit="Create"), filled)
+
+    def commands(self) -> Iterator[SystemCommand]:
+        yield SystemCommand("New organization", "Create an organization", self.action_create)
 
     def on_select_changed(self, _event: Select.Changed) -> None:
         self.load()

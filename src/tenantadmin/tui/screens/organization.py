@@ -1,0 +1,371 @@
+"""One organization: its fields (editable), its members and invitations, its API keys, its activity."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, TabbedContent, TabPane
+
+from tenantadmin.services import audit, keys, members, organizations, validation
+from tenantadmin.services.errors import ServiceError
+from tenantadmin.store.errors import DatabaseError
+
+from ..widgets.confirm import ConfirmScreen
+from ..widgets.form import Field, FormScreen
+from ..widgets.secret import SecretScreen
+
+EDITABLE = [
+    Field("name", "Name", lambda value: validation.text(value, "name", required=True), required=True),
+    Field("domain", "Domain"),
+    Field("email", "Contact email", validation.email),
+    Field("phone", "Phone"),
+    Field("website", "Website"),
+    Field("subscription_tier", "Subscription tier", required=True),
+    Field("description", "Description"),
+]
+# Which tab each action belongs to; the footer shows only the actions of the tab in view.
+TAB_OF = {
+    "edit": "overview",
+    "suspend": "overview",
+    "reactivate": "overview",
+    "delete": "overview",
+    "invite": "members",
+    "resend": "members",
+    "revoke_invitation": "members",
+    "role": "members",
+    "remove": "members",
+    "issue": "keys",
+    "revoke_key": "keys",
+    "roll": "keys",
+}
+SECRET_WARNING = "Shown only this once: it is stored hashed and cannot be recovered."
+
+
+class OrganizationScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("e", "edit", "Edit"),
+        Binding("s", "suspend", "Suspend"),
+        Binding("a", "reactivate", "Reactivate"),
+        Binding("D", "delete", "Delete"),
+        Binding("i", "invite", "Invite"),
+        Binding("r", "resend", "Resend"),
+        Binding("x", "revoke_invitation", "Revoke invitation"),
+        Binding("c", "role", "Change role"),
+        Binding("m", "remove", "Remove member"),
+        Binding("n", "issue", "Issue key"),
+        Binding("v", "revoke_key", "Revoke key"),
+        Binding("R", "roll", "Roll key"),
+    ]
+
+    def __init__(self, organization_id: uuid.UUID) -> None:
+        super().__init__()
+        self.organization_id = str(organization_id)
+        self.record: organizations.OrganizationRecord | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with TabbedContent(initial="overview"):
+            with TabPane("Overview", id="overview"):
+                yield DataTable(id="fields", cursor_type="row", show_header=False)
+            with TabPane("Members", id="members"):
+                yield DataTable(id="member-table", cursor_type="row", zebra_stripes=True)
+            with TabPane("API keys", id="keys"):
+                yield DataTable(id="key-table", cursor_type="row", zebra_stripes=True)
+            with TabPane("Activity", id="activity"):
+                yield DataTable(id="activity-table", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#fields", DataTable).add_columns("Field", "Value")
+        self.query_one("#member-table", DataTable).add_columns(
+            "Email", "Role", "Status", "Invitation", "Expires", "Joined"
+        )
+        self.query_one("#key-table", DataTable).add_columns(
+            "Key", "Name", "User", "Type", "Status", "Scopes", "Expires", "Last used"
+        )
+        self.query_one("#activity-table", DataTable).add_columns("Position", "Recorded", "Type", "Actor")
+        self.load()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        tab = TAB_OF.get(action)
+        return tab is None or self.query_one(TabbedContent).active == tab  # False: hidden from the footer
+
+    def on_tabbed_content_tab_activated(self, _event: TabbedContent.TabActivated) -> None:
+        self.refresh_bindings()
+
+    @work(thread=True, exclusive=True, group="organization")
+    def load(self) -> None:
+        engine = self.app.engine
+        try:
+            record = organizations.show(engine, self.organization_id)
+            people = members.list_(engine, self.organization_id, include_past=True)
+            held = keys.list_(engine, org=self.organization_id)
+            activity = audit.list_(
+                engine, audit.EventFilter(tags={"org_id": self.organization_id}), limit=200, reverse=True
+            )
+        except (ServiceError, DatabaseError) as error:
+            self.app.call_from_thread(self.app.notify, str(error), severity="error")
+            return
+        self.app.call_from_thread(self.show, record, people, held, activity)
+
+    def show(self, record, people, held, activity) -> None:
+        self.record = record
+        self.sub_title = f"{record.name} ({record.slug}) — {record.status}"
+        fields = self.query_one("#fields", DataTable)
+        fields.clear()
+        for name, value in dataclasses.asdict(record).items():
+            fields.add_row(name.replace("_", " "), "-" if value in (None, "", {}) else str(value))
+        table = self.query_one("#member-table", DataTable)
+        table.clear()
+        for person in people:
+            table.add_row(
+                person.email, person.role, person.status, person.invitation or "-",
+                f"{person.invitation_expires_at:%Y-%m-%d}" if person.invitation_expires_at else "-",
+                f"{person.joined_at:%Y-%m-%d}" if person.joined_at else "-",
+                key=person.email,
+            )  # fmt: skip
+        table = self.query_one("#key-table", DataTable)
+        table.clear()
+        for key in held:
+            table.add_row(
+                key.key_prefix, key.name, key.user_email, key.key_type, key.status, ",".join(key.scopes) or "-",
+                f"{key.expires_at:%Y-%m-%d %H:%M}" if key.expires_at else "-",
+                f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "-",
+                key=key.key_id,
+            )  # fmt: skip
+        table = self.query_one("#activity-table", DataTable)
+        table.clear()
+        for sequenced in activity:
+            table.add_row(
+                sequenced.position, f"{sequenced.recorded_at:%Y-%m-%d %H:%M:%S}", sequenced.event.type,
+                sequenced.event.metadata.get("actor", "-"),
+            )  # fmt: skip
+
+    # --- helpers -------------------------------------------------------------------------------------------------
+
+    def _selected(self, table_id: str) -> str | None:
+        table = self.query_one(table_id, DataTable)
+        if table.row_count == 0:
+            self.notify("nothing selected", severity="warning")
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    def _then_reload(self, message: str):
+        def done(_result: Any) -> None:
+            self.notify(message)
+            self.load()
+
+        return done
+
+    def _command(self, command, message: str) -> None:
+        self.app.act(command, self._then_reload(message))
+
+    def _secret(self, title: str):
+        def done(result: Any) -> None:
+            self.app.push_screen(SecretScreen(title, result.token, SECRET_WARNING))
+            self.load()
+
+        return done
+
+    # --- the organization ------------------------------------------------------------------------------------------
+
+    def action_edit(self) -> None:
+        if self.record is None:
+            return
+        current = dataclasses.asdict(self.record)
+        fields = [dataclasses.replace(field, value=str(current.get(field.name) or "")) for field in EDITABLE]
+
+        def edited(values: dict[str, str] | None) -> None:
+            if values is None:
+                return
+            changes = {
+                field.name: values.get(field.name)
+                for field in EDITABLE
+                if values.get(field.name) != (current.get(field.name) or None)
+            }
+            if not changes:
+                self.notify("nothing changed")
+                return
+            self._command(
+                lambda: organizations.update(self.app.engine, self.app.actor, self.organization_id, **changes),
+                "organization updated",
+            )
+
+        self.app.push_screen(FormScreen(f"Edit {self.record.name}", fields), edited)
+
+    def action_suspend(self) -> None:
+        def confirmed(reason: str | None) -> None:
+            if reason:
+                self._command(
+                    lambda: organizations.suspend(self.app.engine, self.app.actor, self.organization_id, reason=reason),
+                    "organization suspended: its keys stop verifying",
+                )
+
+        self.app.push_screen(ConfirmScreen("Suspend this organization?", reason=True, confirm="Suspend"), confirmed)
+
+    def action_reactivate(self) -> None:
+        self._command(
+            lambda: organizations.reactivate(self.app.engine, self.app.actor, self.organization_id),
+            "organization reactivated",
+        )
+
+    def action_delete(self) -> None:
+        def confirmed(answer: str | None) -> None:
+            if answer is not None:
+                self._command(
+                    lambda: organizations.delete(self.app.engine, self.app.actor, self.organization_id),
+                    "organization deleted; its keys are revoked",
+                )
+
+        self.app.push_screen(
+            ConfirmScreen("Delete this organization? Its keys are revoked at once.", confirm="Delete"), confirmed
+        )
+
+    # --- members and invitations -----------------------------------------------------------------------------------
+
+    def action_invite(self) -> None:
+        fields = [
+            Field("email", "Email", validation.email, required=True),
+            Field("role", "Role: member, admin or owner", validation.role, value="member", required=True),
+            Field(
+                "expires",
+                "Expires in (default 7d, at most 30d)",
+                lambda value: validation.duration(value),
+                placeholder="7d",
+            ),
+        ]
+
+        def filled(values: dict[str, str] | None) -> None:
+            if values:
+                self.app.act(
+                    lambda: members.invite(
+                        self.app.engine, self.app.actor, self.organization_id, values["email"],
+                        role=values["role"], expires=values.get("expires"),
+                    ),
+                    self._secret(f"Invitation token for {values['email']}"),
+                )  # fmt: skip
+
+        self.app.push_screen(FormScreen("Invite a member", fields, submit="Invite"), filled)
+
+    def action_resend(self) -> None:
+        if email := self._selected("#member-table"):
+            self.app.act(
+                lambda: members.resend(self.app.engine, self.app.actor, self.organization_id, email),
+                self._secret(f"New invitation token for {email}"),
+            )
+
+    def action_revoke_invitation(self) -> None:
+        if email := self._selected("#member-table"):
+
+            def confirmed(answer: str | None) -> None:
+                if answer is not None:
+                    self._command(
+                        lambda: members.revoke(self.app.engine, self.app.actor, self.organization_id, email),
+                        f"invitation of {email} revoked",
+                    )
+
+            self.app.push_screen(ConfirmScreen(f"Revoke the invitation of {email}?", confirm="Revoke"), confirmed)
+
+    def action_role(self) -> None:
+        if email := self._selected("#member-table"):
+            fields = [Field("role", f"New role of {email}: member, admin or owner", validation.role, required=True)]
+
+            def filled(values: dict[str, str] | None) -> None:
+                if values:
+                    self._command(
+                        lambda: members.change_role(
+                            self.app.engine, self.app.actor, self.organization_id, email, values["role"]
+                        ),
+                        f"{email} is now {values['role']}",
+                    )
+
+            self.app.push_screen(FormScreen("Change role", fields, submit="Change"), filled)
+
+    def action_remove(self) -> None:
+        if email := self._selected("#member-table"):
+
+            def confirmed(answer: str | None) -> None:
+                if answer is not None:
+                    self._command(
+                        lambda: members.remove(self.app.engine, self.app.actor, self.organization_id, email),
+                        f"{email} removed; their keys here are revoked",
+                    )
+
+            self.app.push_screen(ConfirmScreen(f"Remove {email}?", confirm="Remove"), confirmed)
+
+    # --- API keys --------------------------------------------------------------------------------------------------
+
+    def action_issue(self) -> None:
+        fields = [
+            Field("user", "For (an active member's email)", validation.email, required=True),
+            Field("name", "Name", lambda value: validation.text(value, "name", required=True), required=True),
+            Field("key_type", "Type: personal, service or integration", validation.key_type, value="personal"),
+            Field(
+                "scopes", "Scopes, space-separated (orgs:read keys:*)", lambda value: validation.scopes(value.split())
+            ),
+            Field(
+                "expires",
+                "Expires in (90d) or at (ISO time); empty: never",
+                lambda value: validation.moment(value, future=True),
+            ),
+            Field(
+                "allowed_ips",
+                "Allowed IPs or CIDR ranges, space-separated",
+                lambda value: validation.networks(value.split()),
+            ),
+        ]
+
+        def filled(values: dict[str, str] | None) -> None:
+            if values:
+                self.app.act(
+                    lambda: keys.issue(
+                        self.app.engine, self.app.actor, self.organization_id, values["user"], name=values["name"],
+                        key_type=values.get("key_type", "personal"), scopes=values.get("scopes", "").split(),
+                        expires=values.get("expires"), allowed_ips=values.get("allowed_ips", "").split(),
+                    ),
+                    self._secret(f"API key {values['name']}"),
+                )  # fmt: skip
+
+        self.app.push_screen(FormScreen("Issue an API key", fields, submit="Issue"), filled)
+
+    def action_revoke_key(self) -> None:
+        if key_id := self._selected("#key-table"):
+
+            def confirmed(reason: str | None) -> None:
+                if reason:
+                    self._command(
+                        lambda: keys.revoke(self.app.engine, self.app.actor, key_id, reason=reason),
+                        f"key {key_id} revoked",
+                    )
+
+            self.app.push_screen(
+                ConfirmScreen(
+                    f"Revoke key {key_id}? Programs using it stop working now.", reason=True, confirm="Revoke"
+                ),
+                confirmed,
+            )
+
+    def action_roll(self) -> None:
+        if key_id := self._selected("#key-table"):
+            self.app.act(
+                lambda: keys.roll(self.app.engine, self.app.actor, key_id),
+                self._secret(f"New key replacing {key_id} (the old one works for 24 hours more)"),
+            )
+
+    def commands(self) -> Iterator[SystemCommand]:
+        """This screen's actions, for the command palette."""
+        for binding in self.BINDINGS:
+            if isinstance(binding, Binding) and binding.action in TAB_OF:
+                yield SystemCommand(
+                    binding.description,
+                    f"On this organization ({TAB_OF[binding.action]})",
+                    getattr(self, f"action_{binding.action}"),
+                )

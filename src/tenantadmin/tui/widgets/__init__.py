@@ -1,0 +1,1 @@
+"""Modals and widgets shared by the screens."""
