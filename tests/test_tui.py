@@ -5,15 +5,19 @@ from __future__ import annotations
 import time
 
 import pytest
+import sqlalchemy as sa
 from textual.widgets import DataTable, Input
 
 from tenantadmin.eventstore import Event, EventStore
-from tenantadmin.services import organizations
+from tenantadmin.services import credentials, keys, members, organizations
 from tenantadmin.services.actor import Actor
 from tenantadmin.store.engine import create_engine
 from tenantadmin.tui.app import TenantAdminApp
 from tenantadmin.tui.screens.audit_log import AuditLogScreen
 from tenantadmin.tui.screens.help import HelpScreen
+from tenantadmin.tui.screens.organization import OrganizationScreen
+from tenantadmin.tui.widgets.form import FormScreen
+from tenantadmin.tui.widgets.secret import SecretScreen
 
 pytestmark = pytest.mark.asyncio
 
@@ -110,3 +114,84 @@ async def test_help_lists_the_bindings_of_the_screen_and_the_app(engine):
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
+
+
+# --- actions, end to end: keys pressed, form filled, then the tables and the events checked ------------------------
+
+
+def rows(engine, sql: str) -> list:
+    with engine.connect() as connection:
+        return list(connection.execute(sa.text(sql)))
+
+
+async def open_organization(pilot, app, slug: str) -> None:
+    table = app.screen.query_one(DataTable)
+    await settled(pilot, lambda: table.row_count >= 1)
+    index = next(i for i in range(table.row_count) if table.get_row_at(i)[1] == slug)
+    table.move_cursor(row=index)
+    await pilot.press("enter")
+    await settled(pilot, lambda: isinstance(app.screen, OrganizationScreen) and app.screen.record is not None)
+
+
+async def test_creating_an_organization_from_the_list(engine):
+    app = app_on(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.screen.query_one(DataTable)
+        await settled(pilot, lambda: table.row_count == 2)
+        await pilot.press("n")
+        assert isinstance(app.screen, FormScreen)
+        await pilot.press(*"Initech", "tab")
+        await pilot.press(*"Bad Slug")
+        await settled(pilot, lambda: "invalid slug" in str(app.screen.query_one("#problem-slug").render()))
+        await pilot.press(*["backspace"] * 8, *"initech", "enter")
+        await settled(pilot, lambda: table.row_count == 3)
+    assert rows(engine, "SELECT slug FROM organizations WHERE slug = 'initech'") == [("initech",)]
+    assert rows(engine, "SELECT count(*) FROM events WHERE event_type = 'organization.created' AND source = 'tui'") == [
+        (1,)
+    ]
+
+
+async def test_a_refusal_is_a_message_not_a_crash(engine):
+    app = app_on(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settled(pilot, lambda: app.screen.query_one(DataTable).row_count == 2)
+        await pilot.press("n", *"Acme again", "tab", *"acme", "enter")
+        await settled(pilot, lambda: any("already taken" in str(n.message) for n in app._notifications))
+        assert app.is_running
+    assert rows(engine, "SELECT count(*) FROM organizations") == [(2,)]
+
+
+async def test_inviting_a_member_shows_the_token_once_and_stores_only_its_digest(engine):
+    app = app_on(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_organization(pilot, app, "acme")
+        await pilot.press("right")  # the Members tab
+        await pilot.press("i", *"newbie@example.com", "enter")
+        await settled(pilot, lambda: isinstance(app.screen, SecretScreen))
+        token = app.screen.secret
+        assert token.startswith("tainv_")
+    (digest,) = rows(engine, "SELECT invitation_token FROM user_organizations")[0]
+    assert digest == credentials.digest(token)
+    assert not rows(engine, f"SELECT 1 FROM events WHERE data::text LIKE '%{token[6:]}%'")
+
+
+async def test_issuing_then_revoking_a_key_with_a_reason(engine):
+    invitation = members.invite(engine, OPERATOR, "acme", "ada@example.com", role="owner")
+    members.accept(engine, OPERATOR, invitation.token, "a long enough password")
+    app = app_on(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_organization(pilot, app, "acme")
+        await pilot.press("right", "right")  # the API keys tab
+        await pilot.press("n", *"ada@example.com", "tab", *"ci", "enter")
+        await settled(pilot, lambda: isinstance(app.screen, SecretScreen))
+        token = app.screen.secret
+        await pilot.press("escape")
+        keys_table = app.screen.query_one("#key-table", DataTable)
+        await settled(pilot, lambda: keys_table.row_count == 1)
+        keys_table.focus()
+        await pilot.press("v", *"leaked in a test", "enter")
+        await settled(pilot, lambda: rows(engine, "SELECT status FROM api_keys") == [("revoked",)])
+    assert keys.verify(engine, token).reason == "revoked"
+    assert rows(engine, "SELECT data->>'reason' FROM events WHERE event_type = 'api_key.revoked'") == [
+        ("leaked in a test",)
+    ]
