@@ -16,6 +16,7 @@ from tenantadmin.tui.app import TenantAdminApp
 from tenantadmin.tui.screens.audit_log import AuditLogScreen
 from tenantadmin.tui.screens.help import HelpScreen
 from tenantadmin.tui.screens.organization import OrganizationScreen
+from tenantadmin.tui.widgets.banner import DatabaseBanner
 from tenantadmin.tui.widgets.form import FormScreen
 from tenantadmin.tui.widgets.secret import SecretScreen
 
@@ -195,3 +196,29 @@ async def test_issuing_then_revoking_a_key_with_a_reason(engine):
     assert rows(engine, "SELECT data->>'reason' FROM events WHERE event_type = 'api_key.revoked'") == [
         ("leaked in a test",)
     ]
+
+
+async def test_a_lost_database_shows_a_banner_and_the_app_recovers_by_itself(engine, monkeypatch):
+    monkeypatch.setattr(TenantAdminApp, "HEALTH_CHECK_SECONDS", 0.2)
+    database = engine.url.database
+    admin = create_engine(engine.url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    app = app_on(engine)
+    async with app.run_test(size=(120, 30)) as pilot:
+        banner = app.screen.query_one(DatabaseBanner)
+        await settled(pilot, lambda: app.screen.query_one(DataTable).row_count == 2)
+        assert not banner.has_class("shown")
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false'))
+            connection.execute(
+                sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"),
+                {"name": database},
+            )
+        await settled(pilot, lambda: banner.has_class("shown"))
+        assert app.is_running
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true'))
+        await settled(pilot, lambda: not banner.has_class("shown"))
+        organizations.create(engine, OPERATOR, name="Initech", slug="initech")
+        await pilot.press("r")
+        await settled(pilot, lambda: app.screen.query_one(DataTable).row_count == 3)
+    admin.dispose()

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.reactive import reactive
 from textual.screen import Screen
 
 from tenantadmin.services.actor import Actor
@@ -29,6 +31,9 @@ class TenantAdminApp(App[None]):
         Binding("q", "quit", "Quit"),
     ]
 
+    HEALTH_CHECK_SECONDS = 2.0
+    database_problem: reactive[str | None] = reactive(None)  # why the database cannot be reached, while it cannot
+
     def __init__(self, engine: Engine, actor: Actor) -> None:
         super().__init__()
         self.engine = engine
@@ -36,6 +41,30 @@ class TenantAdminApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(OrganizationsScreen())
+        self.set_interval(self.HEALTH_CHECK_SECONDS, self.check_database)
+
+    def check_database(self) -> None:
+        """A lost connection shows a banner; when the database answers again the banner goes and the screen reloads.
+        (The pool drops dead connections on the first failure, so the next check connects afresh.)"""
+
+        def run() -> None:
+            try:
+                with self.engine.connect() as connection:
+                    connection.execute(sa.text("SELECT 1"))
+            except sa.exc.DBAPIError as error:
+                reason = str(error.orig).strip().splitlines()[0] if error.orig is not None else str(error)
+                self.call_from_thread(setattr, self, "database_problem", reason)
+                return
+            if self.database_problem is not None:
+                self.call_from_thread(self.database_back)
+
+        self.run_worker(run, thread=True, exclusive=True, group="health")
+
+    def database_back(self) -> None:
+        self.database_problem = None
+        self.notify("The database is back.")
+        if refresh := getattr(self.screen, "action_refresh", None):
+            refresh()
 
     def act(self, command: Callable[[], Any], done: Callable[[Any], None]) -> None:
         """Run a service command in a worker thread; ``done`` gets its result on the UI thread. A refusal is a
@@ -44,8 +73,12 @@ class TenantAdminApp(App[None]):
         def run() -> None:
             try:
                 result = command()
-            except (ServiceError, DatabaseError) as error:
+            except ServiceError as error:
                 self.call_from_thread(self.notify, str(error), title="Refused", severity="error")
+                return
+            except (DatabaseError, sa.exc.DBAPIError) as error:
+                self.call_from_thread(self.notify, f"not done: {error}", title="Database", severity="error")
+                self.call_from_thread(self.check_database)
                 return
             self.call_from_thread(done, result)
 

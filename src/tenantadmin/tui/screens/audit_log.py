@@ -22,6 +22,8 @@ from tenantadmin.services.errors import ServiceError
 from tenantadmin.store.errors import DatabaseError
 from tenantadmin.store.eventstore import SequencedEvent
 
+from ..widgets.banner import DatabaseBanner
+
 WINDOW = 500
 COLUMNS = ("Position", "Recorded", "Type", "Actor", "Tags")
 
@@ -49,7 +51,7 @@ class AuditLogScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(id="banner")
+        yield DatabaseBanner(id="banner")
         with Horizontal(classes="toolbar"):
             yield Input(placeholder="Filter: org=acme user=bob@example.com type=api_key.*", id="filter")
         yield Static(id="paused")

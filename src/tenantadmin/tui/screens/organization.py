@@ -17,6 +17,7 @@ from tenantadmin.services import audit, keys, members, organizations, validation
 from tenantadmin.services.errors import ServiceError
 from tenantadmin.store.errors import DatabaseError
 
+from ..widgets.banner import DatabaseBanner
 from ..widgets.confirm import ConfirmScreen
 from ..widgets.form import Field, FormScreen
 from ..widgets.secret import SecretScreen
@@ -72,6 +73,7 @@ class OrganizationScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield DatabaseBanner(id="banner")
         with TabbedContent(initial="overview"):
             with TabPane("Overview", id="overview"):
                 yield DataTable(id="fields", cursor_type="row", show_header=False)
@@ -82,6 +84,9 @@ class OrganizationScreen(Screen[None]):
             with TabPane("Activity", id="activity"):
                 yield DataTable(id="activity-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
+
+    def action_refresh(self) -> None:
+        self.load()
 
     def on_mount(self) -> None:
         self.query_one("#fields", DataTable).add_columns("Field", "Value")

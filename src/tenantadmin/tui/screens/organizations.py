@@ -10,7 +10,7 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+from textual.widgets import DataTable, Footer, Header, Input, Select
 from textual.worker import get_current_worker
 
 from tenantadmin.services import organizations, validation
@@ -18,6 +18,7 @@ from tenantadmin.services.errors import ServiceError
 from tenantadmin.store.errors import DatabaseError
 from tenantadmin.store.models import OrganizationStatus
 
+from ..widgets.banner import DatabaseBanner
 from ..widgets.form import Field, FormScreen
 from .organization import OrganizationScreen
 
@@ -33,7 +34,7 @@ class OrganizationsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(id="banner")
+        yield DatabaseBanner(id="banner")
         with Horizontal(classes="toolbar"):
             yield Input(placeholder="Search name, slug or domain", id="search")
             yield Select(
