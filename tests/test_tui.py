@@ -71,41 +71,70 @@ async def test_the_audit_log_shows_an_event_appended_by_another_connection_withi
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.press("l")
         assert isinstance(app.screen, AuditLogScreen)
-        table = app.screen.query_one(DataTable)
-        await settled(pilot, lambda: table.row_count == 2)  # the two organization.created events
+        log = app.screen.log_view
+        await settled(pilot, lambda: log.total == 2)  # the two organization.created events
         other = create_engine(engine.url)
         position = EventStore(other).append([Event("api_key.revoked", {"why": "test"}, tags={"org": "acme"})])
         other.dispose()
         appended = time.monotonic()
-        await settled(pilot, lambda: table.row_count == 3)
+        await settled(pilot, lambda: log.total == 3)
         assert time.monotonic() - appended < 1.0
-        assert table.get_row_at(2)[0] == position
+        assert log.cursor == 2 and log.event_at(2).position == position  # following: the newest is in view
 
 
 async def test_pausing_the_audit_log_counts_new_events_and_resuming_shows_them(engine):
     app = app_on(engine)
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.press("l")
-        table = app.screen.query_one(DataTable)
-        await settled(pilot, lambda: table.row_count == 2)
+        log = app.screen.log_view
+        await settled(pilot, lambda: log.total == 2)
         await pilot.press("p")
         organizations.create(engine, OPERATOR, name="Initech", slug="initech")
-        await settled(pilot, lambda: len(app.screen.held) == 1)
-        assert table.row_count == 2
+        await settled(pilot, lambda: app.screen.held == 1)
+        assert "1 new events" in str(app.screen.query_one("#paused").render())
+        assert log.total == 2
         await pilot.press("p")
-        await settled(pilot, lambda: table.row_count == 3)
+        await settled(pilot, lambda: log.total == 3)
 
 
 async def test_the_filter_bar_shows_only_matching_events(engine):
     app = app_on(engine)
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.press("l")
-        table = app.screen.query_one(DataTable)
-        await settled(pilot, lambda: table.row_count == 2)
+        log = app.screen.log_view
+        await settled(pilot, lambda: log.total == 2)
         await pilot.press("slash", *"org=globex type=organization.*", "enter")
-        await settled(pilot, lambda: table.row_count == 1)
+        await settled(pilot, lambda: log.total == 1 and log.event_at(0) is not None)
+        assert log.event_at(0).event.tags["org"] == "globex"
         await pilot.press("slash", "ctrl+u", *"org=nobody", "enter")
-        await settled(pilot, lambda: table.row_count == 0)
+        await settled(pilot, lambda: log.total == 0)
+
+
+async def test_the_audit_log_pages_through_a_long_log_keeping_few_rows_in_memory(fresh_database):
+    engine = create_engine(fresh_database)
+    with engine.begin() as connection:  # 5,000 events, written as the bench writes them
+        connection.execute(
+            sa.text(
+                "INSERT INTO events (id, event_type, aggregate_type, aggregate_id, aggregate_version, data, tags, source) "
+                "SELECT gen_random_uuid(), 'bench.event', 'none', '00000000-0000-0000-0000-000000000000', 0, "
+                "jsonb_build_object('n', i), '{}', 'system' FROM generate_series(1, 5000) AS i"
+            )
+        )
+    app = app_on(engine)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press("l")
+        log = app.screen.log_view
+        await settled(pilot, lambda: log.total == 5000 and log.event_at(4999) is not None)
+        assert log.event_at(4999).event.data == {"n": 5000}
+        await pilot.press("home")
+        await settled(pilot, lambda: log.event_at(0) is not None)
+        assert log.event_at(0).event.data == {"n": 1}
+        for _ in range(12):  # page down through a few pages, each reached from its neighbour
+            await pilot.press("pagedown")
+        await settled(pilot, lambda: log.event_at(log.cursor) is not None)
+        assert log.event_at(log.cursor).event.data == {"n": log.cursor + 1}
+        assert len(log.pages) <= 30
+    engine.dispose()
 
 
 async def test_help_lists_the_bindings_of_the_screen_and_the_app(engine):

@@ -201,6 +201,60 @@ def show(engine: Engine, ref: str) -> SequencedEvent:
     return codec.decode(row)
 
 
+@dataclass(frozen=True)
+class Extent:
+    """How many events match a filter, up to the store's settled head (None: an empty log)."""
+
+    count: int
+    head: int | None
+
+
+def extent(engine: Engine, filter: EventFilter) -> Extent:
+    """For a view that scrolls through every matching event and loads only the rows it shows (the TUI's log)."""
+    with reading(engine) as session:
+        connection = session.connection()
+        head = EventStore(engine).read(Query.all(), limit=0, connection=connection).head
+        query = _query(connection, filter)
+        if head is None or query is None:
+            return Extent(0, head)
+        params: dict[str, Any] = {}
+        positions = positions_sql(query, params, after=filter.after, limit=None, backwards=False, upto=head)
+        return Extent(
+            connection.exec_driver_sql(f"SELECT count(*) FROM ({positions}) AS matching", params).scalar_one(), head
+        )
+
+
+def page(
+    engine: Engine,
+    filter: EventFilter,
+    *,
+    upto: int,
+    after: int | None = None,
+    offset: int = 0,
+    limit: int,
+    backwards: bool = False,
+) -> list[SequencedEvent]:
+    """``limit`` matching events between ``after`` (exclusive) and ``upto`` (inclusive), skipping ``offset`` of them
+    from the low end, or from the high end when ``backwards``; in that order. Reached by a neighbour's position
+    (``after``/``upto``: an index range scan), or by ``offset`` for a jump (a scan of ``offset`` index entries)."""
+    with reading(engine) as session:
+        connection = session.connection()
+        query = _query(connection, filter)
+        if query is None:
+            return []
+        params: dict[str, Any] = {"offset": offset, "limit": limit}
+        positions = positions_sql(
+            query, params, after=max(after or 0, filter.after or 0), limit=None, backwards=backwards, upto=upto
+        )
+        order = "DESC" if backwards else "ASC"
+        rows = connection.exec_driver_sql(
+            f"SELECT {codec.COLUMNS} FROM events WHERE position IN (SELECT position FROM ({positions}) AS matching "
+            f"ORDER BY position {order} OFFSET %(offset)s LIMIT %(limit)s) ORDER BY position {order}",
+            params,
+        )
+        return [codec.decode(row) for row in rows.all()]
+
+
 def _read(engine: Engine, filter: EventFilter, *, limit: int, backwards: bool) -> ReadResult:
     with reading(engine) as session:
         connection = session.connection()

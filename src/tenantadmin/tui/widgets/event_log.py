@@ -1,0 +1,194 @@
+"""The audit log as one scrollable list of every matching event, however many: only the rows in view are loaded.
+
+Rows are the matching events in position order, the newest at the bottom. They are loaded a page at a time, through
+a neighbouring page's position when one is loaded (an index range scan: scrolling costs the same anywhere in the
+log), or by an offset from the nearer end when the operator jumps. At most KEEP pages stay in memory, so memory does
+not grow with the log. Events that arrive while following are appended; the view stays at the bottom if it was there.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import work
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from tenantadmin.services import audit
+from tenantadmin.services.errors import ServiceError
+from tenantadmin.store.errors import DatabaseError
+from tenantadmin.store.eventstore import SequencedEvent
+
+PAGE = 100
+KEEP = 30
+
+
+def line_of(sequenced: SequencedEvent) -> str:
+    tags = " ".join(
+        f"{key}={value}" if isinstance(value, str) else " ".join(f"{key}={item}" for item in value)
+        for key, value in sequenced.event.tags.items()
+    )
+    actor = str(sequenced.event.metadata.get("actor", "-"))
+    return (
+        f"{sequenced.position:>9}  {sequenced.recorded_at:%Y-%m-%d %H:%M:%S}  {sequenced.event.type:<24.24}  "
+        f"{actor:<28.28}  {tags}"
+    )
+
+
+class EventLog(ScrollView, can_focus=True):
+    BINDINGS = [
+        Binding("up,k", "move(-1)", "Up", show=False),
+        Binding("down,j", "move(1)", "Down", show=False),
+        Binding("pageup", "move(-20)", "Page up", show=False),
+        Binding("pagedown", "move(20)", "Page down", show=False),
+        Binding("home,g", "first", "Oldest"),
+        Binding("end,G", "last", "Newest"),
+    ]
+    COMPONENT_CLASSES = {"event-log--cursor"}
+    DEFAULT_CSS = """
+    EventLog > .event-log--cursor {
+        background: $accent 40%;
+        text-style: bold;
+    }
+    """
+
+    cursor = reactive(0, always_update=True)
+
+    @dataclass
+    class Highlighted(Message):
+        sequenced: SequencedEvent
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.filter = audit.EventFilter()
+        self.total = 0
+        self.head: int | None = None
+        self.pages: OrderedDict[int, list[SequencedEvent]] = OrderedDict()
+        self.loading: set[int] = set()
+        self.generation = 0  # a new filter makes pages still being loaded for the old one worthless
+
+    # --- what is shown -------------------------------------------------------------------------------------------
+
+    def show(self, filter: audit.EventFilter, extent: audit.Extent) -> None:
+        """Start over: ``extent`` matching events up to its head, the cursor on the newest."""
+        self.generation += 1
+        self.filter, self.total, self.head = filter, extent.count, extent.head
+        self.pages.clear()
+        self.loading.clear()
+        self._resize()
+        self.action_last()
+
+    def append(self, arrived: list[SequencedEvent]) -> None:
+        """Events that committed after the head, in order: the view follows them if it was at the bottom."""
+        following = self.cursor >= self.total - 1
+        for sequenced in arrived:
+            page, row = divmod(self.total, PAGE)
+            if row == 0:
+                self.pages[page] = []
+            if page in self.pages:
+                self.pages[page].append(sequenced)
+            self.total += 1
+            self.head = sequenced.position
+        self._resize()
+        if following:
+            self.action_last()
+        else:
+            self.refresh()
+
+    def _resize(self) -> None:
+        self.virtual_size = Size(self.size.width, self.total)
+        self.refresh()
+
+    def event_at(self, row: int) -> SequencedEvent | None:
+        page, index = divmod(row, PAGE)
+        rows = self.pages.get(page)
+        if rows is None:
+            self._load(page)
+            return None
+        self.pages.move_to_end(page)
+        return rows[index] if index < len(rows) else None
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        row = scroll_y + y
+        width = self.size.width
+        if row >= self.total:
+            return Strip.blank(width)
+        sequenced = self.event_at(row)
+        text = line_of(sequenced) if sequenced is not None else "…"
+        style = self.get_component_rich_style("event-log--cursor") if row == self.cursor else Style()
+        return Strip([Segment(text[scroll_x : scroll_x + width].ljust(width), style)], width)
+
+    # --- moving ----------------------------------------------------------------------------------------------------
+
+    def watch_cursor(self, row: int) -> None:
+        self.scroll_to_region_row(row)
+        self.refresh()
+        if (sequenced := self.event_at(row)) is not None:
+            self.post_message(self.Highlighted(sequenced))
+
+    def scroll_to_region_row(self, row: int) -> None:
+        top, height = self.scroll_offset.y, self.size.height
+        if row < top:
+            self.scroll_to(y=row, animate=False)
+        elif row >= top + height:
+            self.scroll_to(y=row - height + 1, animate=False)
+
+    def action_move(self, rows: int) -> None:
+        if self.total:
+            self.cursor = max(0, min(self.total - 1, self.cursor + rows))
+
+    def action_first(self) -> None:
+        self.cursor = 0
+
+    def action_last(self) -> None:
+        self.cursor = max(0, self.total - 1)
+
+    # --- loading ---------------------------------------------------------------------------------------------------
+
+    def _load(self, page: int) -> None:
+        if page in self.loading or self.head is None:
+            return
+        self.loading.add(page)
+        self._fetch(page, self.generation, self.filter, self.head, self.total)
+
+    @work(thread=True, group="event-log-pages")
+    def _fetch(self, page: int, generation: int, filter: audit.EventFilter, head: int, total: int) -> None:
+        first = page * PAGE
+        count = min(PAGE, total - first)
+        engine = self.app.engine
+        try:
+            if (before := self.pages.get(page - 1)) and len(before) == PAGE:
+                rows = audit.page(engine, filter, after=before[-1].position, upto=head, limit=count)
+            elif after := self.pages.get(page + 1):
+                rows = audit.page(engine, filter, upto=after[0].position - 1, limit=count, backwards=True)[::-1]
+            elif first < total - first:
+                rows = audit.page(engine, filter, upto=head, offset=first, limit=count)
+            else:
+                skip = total - first - count
+                rows = audit.page(engine, filter, upto=head, offset=skip, limit=count, backwards=True)[::-1]
+        except (ServiceError, DatabaseError) as error:
+            self.app.call_from_thread(self.app.notify, str(error), severity="error")
+            self.app.call_from_thread(self.loading.discard, page)
+            return
+        self.app.call_from_thread(self._loaded, page, generation, rows)
+
+    def _loaded(self, page: int, generation: int, rows: list[SequencedEvent]) -> None:
+        self.loading.discard(page)
+        if generation != self.generation:
+            return
+        if page in self.pages and rows:  # arrivals started this page meanwhile: what the database had comes first
+            rows = rows + [sequenced for sequenced in self.pages[page] if sequenced.position > rows[-1].position]
+        self.pages[page] = rows
+        while len(self.pages) > KEEP:
+            self.pages.popitem(last=False)
+        self.refresh()
+        if self.cursor // PAGE == page:
+            self.cursor = self.cursor  # tell the detail pane, now that its event is here
