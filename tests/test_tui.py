@@ -126,6 +126,7 @@ async def test_the_audit_log_pages_through_a_long_log_keeping_few_rows_in_memory
         log = app.screen.log_view
         await settled(pilot, lambda: log.total == 5000 and log.event_at(4999) is not None)
         assert log.event_at(4999).event.data == {"n": 5000}
+        await settled(pilot, lambda: log.scroll_offset.y <= log.cursor < log.scroll_offset.y + log.size.height)
         await pilot.press("home")
         await settled(pilot, lambda: log.event_at(0) is not None)
         assert log.event_at(0).event.data == {"n": 1}

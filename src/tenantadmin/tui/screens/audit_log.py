@@ -27,6 +27,7 @@ from ..widgets.event_log import EventLog
 
 
 class AuditLogScreen(Screen[None]):
+    AUTO_FOCUS = "EventLog"
     BINDINGS = [
         Binding("slash", "filter", "Filter"),
         Binding("p", "pause", "Pause/resume"),

@@ -26,6 +26,7 @@ COLUMNS = ("Name", "Slug", "Status", "Tier", "Members", "Keys", "Created")
 
 
 class OrganizationsScreen(Screen[None]):
+    AUTO_FOCUS = "DataTable"
     BINDINGS = [
         Binding("slash", "search", "Search"),
         Binding("n", "create", "New organization"),

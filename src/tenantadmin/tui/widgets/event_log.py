@@ -129,17 +129,22 @@ class EventLog(ScrollView, can_focus=True):
     # --- moving ----------------------------------------------------------------------------------------------------
 
     def watch_cursor(self, row: int) -> None:
-        self.scroll_to_region_row(row)
+        self.call_after_refresh(self.scroll_to_region_row, row)  # once a new virtual size has been laid out
         self.refresh()
         if (sequenced := self.event_at(row)) is not None:
             self.post_message(self.Highlighted(sequenced))
 
+    def on_resize(self) -> None:
+        """Laid out (or resized): the cursor's row in view, such as the newest when the screen first shows."""
+        self.virtual_size = Size(self.size.width, self.total)
+        self.scroll_to_region_row(self.cursor)
+
     def scroll_to_region_row(self, row: int) -> None:
         top, height = self.scroll_offset.y, self.size.height
         if row < top:
-            self.scroll_to(y=row, animate=False)
+            self.scroll_to(y=row, animate=False, force=True)
         elif row >= top + height:
-            self.scroll_to(y=row - height + 1, animate=False)
+            self.scroll_to(y=row - height + 1, animate=False, force=True)
 
     def action_move(self, rows: int) -> None:
         if self.total:
