@@ -252,3 +252,94 @@ async def test_a_lost_database_shows_a_banner_and_the_app_recovers_by_itself(eng
         await pilot.press("r")
         await settled(pilot, lambda: app.screen.query_one(DataTable).row_count == 3)
     admin.dispose()
+
+
+@pytest.fixture
+def staffed(engine):
+    """acme with an active owner (ada), an active member (bob) holding a key, and a pending invitation (carol)."""
+    for email, role in (("ada@example.com", "owner"), ("bob@example.com", "member")):
+        invitation = members.invite(engine, OPERATOR, "acme", email, role=role)
+        members.accept(engine, OPERATOR, invitation.token, f"{email} has a long password")
+    members.invite(engine, OPERATOR, "acme", "carol@example.com")
+    return keys.issue(engine, OPERATOR, "acme", "bob@example.com", name="bob's")
+
+
+BOBS_ROLE = "SELECT m.role FROM user_organizations m JOIN users u ON u.id = m.user_id WHERE u.email = 'bob@example.com'"
+
+
+async def on_member(pilot, app, email: str) -> None:
+    table = app.screen.query_one("#member-table", DataTable)
+    await settled(pilot, lambda: table.row_count >= 3)
+    table.move_cursor(row=next(i for i in range(table.row_count) if table.get_row_at(i)[0] == email))
+    table.focus()
+
+
+async def test_editing_suspending_reactivating_and_deleting_an_organization(engine):
+    app = app_on(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_organization(pilot, app, "acme")
+        await pilot.press("e")
+        assert isinstance(app.screen, FormScreen)
+        await pilot.press("ctrl+u", *"Acme Corp", "enter")
+        await settled(pilot, lambda: app.screen.record is not None and app.screen.record.name == "Acme Corp")
+        await pilot.press("s", *"unpaid invoice", "enter")
+        await settled(
+            pilot, lambda: rows(engine, "SELECT status FROM organizations WHERE slug = 'acme'") == [("suspended",)]
+        )
+        await pilot.press("a")
+        await settled(
+            pilot, lambda: rows(engine, "SELECT status FROM organizations WHERE slug = 'acme'") == [("active",)]
+        )
+        await pilot.press("D", "enter")  # the confirmation's first button: Delete
+        await settled(
+            pilot, lambda: rows(engine, "SELECT status FROM organizations WHERE slug = 'acme'") == [("deleted",)]
+        )
+    types = [row[0] for row in rows(engine, "SELECT event_type FROM events WHERE source = 'tui' ORDER BY position")]
+    assert types == [
+        "organization.updated",
+        "organization.suspended",
+        "organization.reactivated",
+        "organization.deleted",
+    ]
+    assert rows(engine, "SELECT data->'after'->>'name' FROM events WHERE event_type = 'organization.updated'") == [
+        ("Acme Corp",)
+    ]
+
+
+async def test_member_actions_resend_revoke_role_and_remove(engine, staffed):
+    app = app_on(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_organization(pilot, app, "acme")
+        await pilot.press("right")
+        await on_member(pilot, app, "carol@example.com")
+        await pilot.press("r")
+        await settled(pilot, lambda: isinstance(app.screen, SecretScreen))
+        await pilot.press("escape")
+        await on_member(pilot, app, "carol@example.com")
+        await pilot.press("x", "enter")
+        await settled(pilot, lambda: ("revoked",) in rows(engine, "SELECT status FROM user_organizations"))
+        await on_member(pilot, app, "bob@example.com")
+        await pilot.press("c", *"admin", "enter")
+        await settled(pilot, lambda: rows(engine, BOBS_ROLE) == [("admin",)])
+        await on_member(pilot, app, "ada@example.com")
+        await pilot.press("m", "enter")  # the last owner: refused, as a message
+        await settled(pilot, lambda: any("last active owner" in str(n.message) for n in app._notifications))
+        await on_member(pilot, app, "bob@example.com")
+        await pilot.press("m", "enter")
+        await settled(pilot, lambda: ("left",) in rows(engine, "SELECT status FROM user_organizations"))
+    assert keys.verify(engine, staffed.token).reason == "revoked"  # bob's key went with him
+
+
+async def test_rolling_a_key_shows_the_new_one_once(engine, staffed):
+    app = app_on(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_organization(pilot, app, "acme")
+        await pilot.press("right", "right")
+        table = app.screen.query_one("#key-table", DataTable)
+        await settled(pilot, lambda: table.row_count == 1)
+        table.focus()
+        await pilot.press("R")
+        await settled(pilot, lambda: isinstance(app.screen, SecretScreen))
+        token = app.screen.secret
+    assert keys.verify(engine, token).valid and keys.verify(engine, staffed.token).valid  # the old one: grace period
+    assert rows(engine, "SELECT count(*) FROM events WHERE event_type = 'api_key.rolled' AND source = 'tui'") == [(1,)]
