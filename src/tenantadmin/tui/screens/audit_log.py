@@ -9,9 +9,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
+from collections.abc import Iterator
 
 from textual import work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
@@ -123,6 +124,13 @@ class AuditLogScreen(Screen[None]):
         banner = self.query_one("#paused", Static)
         banner.set_class(self.paused, "shown")
         banner.update(f"Paused: {self.held} new events (p to resume)")
+
+    def commands(self) -> Iterator[SystemCommand]:
+        """This screen's actions, for the command palette."""
+        yield SystemCommand("Filter the audit log", "Tags and types: org=acme type=api_key.*", self.action_filter)
+        yield SystemCommand("Pause or resume the audit log", "New events are counted while paused", self.action_pause)
+        yield SystemCommand("Oldest event", "Jump to the start of the log", self.log_view.action_first)
+        yield SystemCommand("Newest event", "Jump to the end of the log, and follow it", self.log_view.action_last)
 
     def on_event_log_highlighted(self, message: EventLog.Highlighted) -> None:
         whole = dataclasses.asdict(audit.record_of(message.sequenced))
