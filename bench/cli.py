@@ -12,21 +12,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-import sqlalchemy as sa
+from scratch import scratch_database
 
-from tenantadmin.config import normalise_url
 from tenantadmin.services import credentials, keys, members, organizations
 from tenantadmin.services.actor import Actor
 from tenantadmin.store import migrations
-from tenantadmin.store.embedded import EmbeddedServer
 from tenantadmin.store.engine import create_engine
 
 RUNS = 21
@@ -95,27 +90,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", help="a server to use instead of a temporary embedded PostgreSQL")
     options = parser.parse_args()
-    name = f"tenantadmin_bench_{secrets.token_hex(3)}"
-    with tempfile.TemporaryDirectory() as home:
-        server = None
-        if options.database_url:
-            admin_url = sa.make_url(normalise_url(options.database_url))
-        else:
-            server = EmbeddedServer(Path(home))
-            with server.lock():
-                server.start()
-            admin_url = sa.make_url(server.url("postgres"))
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        try:
-            run(admin_url.set(database=name).render_as_string(hide_password=False))
-        finally:
-            with admin.connect() as connection:
-                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-            if server is not None:
-                server.stop()
+    with scratch_database(options.database_url) as url:
+        run(url)
 
 
 if __name__ == "__main__":

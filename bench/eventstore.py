@@ -18,18 +18,15 @@ import os
 import resource
 import secrets
 import statistics
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 import psycopg
 import sqlalchemy as sa
+from scratch import scratch_database
 
-from tenantadmin.config import normalise_url
 from tenantadmin.eventstore import AppendCondition, Event, EventStore, Query
 from tenantadmin.store import migrations
-from tenantadmin.store.embedded import EmbeddedServer
 from tenantadmin.store.engine import create_engine
 from tenantadmin.store.eventstore.queries import positions_sql
 
@@ -306,27 +303,8 @@ def main() -> None:
     parser.add_argument("--database-url", help="a server to use instead of a temporary embedded PostgreSQL")
     parser.add_argument("--events", type=int, default=TARGET_EVENTS, help="events stored (default: 1,000,000)")
     options = parser.parse_args()
-    name = f"tenantadmin_bench_{secrets.token_hex(3)}"
-    with tempfile.TemporaryDirectory() as home:
-        server = None
-        if options.database_url:
-            admin_url = sa.make_url(normalise_url(options.database_url))
-        else:
-            server = EmbeddedServer(Path(home))
-            with server.lock():
-                server.start()
-            admin_url = sa.make_url(server.url("postgres"))
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        try:
-            run(admin_url.set(database=name).render_as_string(hide_password=False), options.events)
-        finally:
-            with admin.connect() as connection:
-                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-            if server is not None:
-                server.stop()
+    with scratch_database(options.database_url) as url:
+        run(url, options.events)
 
 
 if __name__ == "__main__":

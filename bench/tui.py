@@ -14,25 +14,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import resource
-import secrets
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import psutil
-import sqlalchemy as sa
+from eventstore import fill  # the event-store bench's bulk loader (bench/ is on the path of a bench run)
+from scratch import scratch_database
 
-sys.path.insert(0, str(Path(__file__).parent))
-from eventstore import fill
-
-from tenantadmin.config import normalise_url
 from tenantadmin.services import demo
 from tenantadmin.services.actor import Actor
 from tenantadmin.store import migrations
-from tenantadmin.store.embedded import EmbeddedServer
 from tenantadmin.store.engine import create_engine
 
 LAUNCHES = 7
@@ -136,27 +129,8 @@ def main() -> None:
     parser.add_argument("--database-url", help="a server to use instead of a temporary embedded PostgreSQL")
     parser.add_argument("--events", type=int, default=1_000_000, help="events in the log (default: 1,000,000)")
     options = parser.parse_args()
-    name = f"tenantadmin_bench_{secrets.token_hex(3)}"
-    with tempfile.TemporaryDirectory() as home:
-        server = None
-        if options.database_url:
-            admin_url = sa.make_url(normalise_url(options.database_url))
-        else:
-            server = EmbeddedServer(Path(home))
-            with server.lock():
-                server.start()
-            admin_url = sa.make_url(server.url("postgres"))
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        try:
-            run(admin_url.set(database=name).render_as_string(hide_password=False), options.events)
-        finally:
-            with admin.connect() as connection:
-                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-            if server is not None:
-                server.stop()
+    with scratch_database(options.database_url) as url:
+        run(url, options.events)
 
 
 if __name__ == "__main__":

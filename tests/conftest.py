@@ -88,6 +88,14 @@ def fresh_database(databases: Databases, template_database: str) -> URL:
 
 
 @pytest.fixture
+def engine(fresh_database: URL) -> Iterator[Engine]:
+    """An engine on a database of its own, for a test that commits (a test module may define its own)."""
+    engine = create_engine(fresh_database)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
 def empty_database(databases: Databases) -> URL:
     """A database with no schema at all."""
     return databases.create("empty")

@@ -22,7 +22,6 @@ from tenantadmin.services import audit, organizations
 from tenantadmin.services.actor import Actor
 from tenantadmin.services.audit import EventFilter
 from tenantadmin.services.errors import InvalidInput, NotFound
-from tenantadmin.store.engine import create_engine
 from tenantadmin.store.eventstore import Event, EventStore, SequencedEvent
 
 from .clirunner import environment, tenantadmin
@@ -31,13 +30,6 @@ from .conftest import url_text
 ADA = Actor(source="cli", email="ada@example.com")
 BOB = Actor(source="cli", email="bob@example.com")
 FIELDS = [field.name for field in dataclasses.fields(audit.EventRecord)]
-
-
-@pytest.fixture
-def engine(fresh_database):
-    engine = create_engine(fresh_database)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

@@ -14,13 +14,6 @@ from .clirunner import tenantadmin
 from .conftest import url_text
 
 
-@pytest.fixture
-def engine(fresh_database):
-    engine = create_engine(fresh_database)
-    yield engine
-    engine.dispose()
-
-
 def test_the_demo_fills_an_empty_database_with_everything_an_operator_deals_with(engine):
     summary = demo.fill(engine, organizations_count=3)
     assert summary.organizations == 3 and summary.members >= 9 and summary.keys >= 3

@@ -15,7 +15,6 @@ from tenantadmin.eventstore import EventStore, Query
 from tenantadmin.services import members, organizations
 from tenantadmin.services.actor import Actor
 from tenantadmin.services.errors import Conflict, InvalidInput, InvalidState, NotFound
-from tenantadmin.store.engine import create_engine
 
 from .clirunner import tenantadmin
 from .conftest import url_text
@@ -32,13 +31,6 @@ MEMBER_EVENTS = (
     "member.role_changed",
     "member.removed",
 )
-
-
-@pytest.fixture
-def engine(fresh_database):
-    engine = create_engine(fresh_database)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

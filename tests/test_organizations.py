@@ -66,13 +66,6 @@ def url(fresh_database) -> str:
 
 
 @pytest.fixture
-def engine(fresh_database):
-    engine = create_engine(fresh_database)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
 def cli(url, tmp_path):
     """``cli("orgs", "list")``: the command line against the test's own database."""
 

@@ -16,16 +16,8 @@ import sqlalchemy as sa
 from tenantadmin.services import keys, members, organizations
 from tenantadmin.services.actor import Actor
 from tenantadmin.services.errors import Conflict
-from tenantadmin.store.engine import create_engine
 
 OPERATOR = Actor(source="cli", email="ops@example.com")
-
-
-@pytest.fixture
-def engine(fresh_database):
-    engine = create_engine(fresh_database)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

@@ -33,22 +33,8 @@ from tenantadmin.store.models.users import UserStatus
 from . import credentials, validation
 from .actor import Actor
 from .errors import Conflict, InvalidInput, InvalidState, NotFound
-from .organizations import find, lifecycle, reload, tags_of
+from .organizations import HOLDING_EVENTS, find, lifecycle, reload, tags_of
 from .unit import Unit, reading, unit
-
-# The events that change who is in an organization, in which role, and with which keys (a removal revokes the
-# member's keys): every membership decision is guarded by them, and by the organization's own lifecycle.
-MEMBERSHIP_EVENTS = (
-    "member.invited",
-    "invitation.resent",
-    "invitation.revoked",
-    "invitation.accepted",
-    "member.role_changed",
-    "member.removed",
-    "api_key.issued",
-    "api_key.revoked",
-    "api_key.rolled",
-)
 
 
 @dataclass(frozen=True)
@@ -116,9 +102,11 @@ def _tags(organization: Organization, email: str) -> dict[str, str]:
 
 
 def _guard(work: Unit, organization: Organization, email: str | None = None):
-    """Membership decisions about one person in an organization, or (``email`` None) about all of them (its owners)."""
+    """Membership decisions about one person in an organization, or (``email`` None) about all of them (its owners):
+    guarded by every event that changes who is in it, in which role, with which keys (a removal revokes the member's
+    keys), and by its own lifecycle."""
     tags = {"org_id": str(organization.id)} | ({"user": email} if email else {})
-    return work.guard(Query((QueryItem(types=MEMBERSHIP_EVENTS, tags=tags), lifecycle(organization))))
+    return work.guard(Query((QueryItem(types=HOLDING_EVENTS, tags=tags), lifecycle(organization))))
 
 
 def _membership(session: Session, organization: Organization, email: str) -> tuple[Membership, User]:

@@ -32,7 +32,8 @@ LIFECYCLE_EVENTS = (
     "organization.deleted",
 )
 
-# What changes the keys and memberships an organization holds (organization.deleted revokes and voids them).
+# What changes the keys and memberships an organization holds: deleting it revokes and voids them, and every
+# membership decision (members.py) is guarded by them.
 HOLDING_EVENTS = (
     "api_key.issued",
     "api_key.revoked",
