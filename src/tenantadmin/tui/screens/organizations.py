@@ -117,4 +117,7 @@ class OrganizationsScreen(Screen[None]):
                 f"{record.created_at:%Y-%m-%d %H:%M}",
                 key=str(record.id),
             )
-        self.sub_title = f"{len(found)} organizations"
+        empty = (
+            not found and not self.query_one("#search", Input).value and self.query_one("#status", Select).is_blank()
+        )
+        self.sub_title = "no organizations yet: n creates one" if empty else f"{len(found)} organizations"
