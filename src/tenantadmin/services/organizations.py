@@ -336,7 +336,11 @@ def _counts():
     )
     keys = (
         sa.select(sa.func.count())
-        .where(ApiKey.organization_id == Organization.id, ApiKey.status == KeyStatus.ACTIVE)
+        .where(
+            ApiKey.organization_id == Organization.id,
+            ApiKey.status == KeyStatus.ACTIVE,
+            sa.or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > sa.func.now()),  # an expired key is not live
+        )
         .scalar_subquery()
     )
     return members, keys

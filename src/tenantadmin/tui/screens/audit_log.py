@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from textual import work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
@@ -49,7 +49,8 @@ class AuditLogScreen(Screen[None]):
             yield Input(placeholder="Filter: org=acme user=bob@example.com type=api_key.*", id="filter")
         yield Static(id="paused")
         yield EventLog(id="log")
-        yield Static(id="detail", markup=False)
+        with VerticalScroll(id="detail-pane"):
+            yield Static(id="detail", markup=False)
         yield Footer()
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from textual import work
@@ -127,13 +128,14 @@ class OrganizationScreen(Screen[None]):
         fields = self.query_one("#fields", DataTable)
         fields.clear()
         for name, value in dataclasses.asdict(record).items():
-            fields.add_row(name.replace("_", " "), "-" if value in (None, "", {}) else str(value))
+            shown = f"{value:%Y-%m-%d %H:%M}" if isinstance(value, datetime) else str(value)
+            fields.add_row(name.replace("_", " "), "-" if value in (None, "", {}) else shown)
         table = self.query_one("#member-table", DataTable)
         table.clear()
         for person in people:
             table.add_row(
                 person.email, person.role, person.status, person.invitation or "-",
-                f"{person.invitation_expires_at:%Y-%m-%d}" if person.invitation_expires_at else "-",
+                f"{person.invitation_expires_at:%Y-%m-%d}" if person.invitation in ("pending", "expired") else "-",
                 f"{person.joined_at:%Y-%m-%d}" if person.joined_at else "-",
                 key=person.email,
             )  # fmt: skip
@@ -142,8 +144,8 @@ class OrganizationScreen(Screen[None]):
         for key in held:
             table.add_row(
                 key.key_prefix, key.name, key.user_email, key.key_type, key.status, ",".join(key.scopes) or "-",
-                f"{key.expires_at:%Y-%m-%d %H:%M}" if key.expires_at else "-",
-                f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "-",
+                f"{key.expires_at:%Y-%m-%d}" if key.expires_at else "-",
+                f"{key.last_used_at:%Y-%m-%d}" if key.last_used_at else "-",
                 key=key.key_id,
             )  # fmt: skip
         table = self.query_one("#activity-table", DataTable)

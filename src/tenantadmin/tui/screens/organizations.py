@@ -31,6 +31,7 @@ class OrganizationsScreen(Screen[None]):
         Binding("slash", "search", "Search"),
         Binding("n", "create", "New organization"),
         Binding("r", "refresh", "Refresh"),
+        Binding("escape", "focus_table", "Table", show=False),
     ]
 
     def compose(self) -> ComposeResult:
@@ -55,6 +56,9 @@ class OrganizationsScreen(Screen[None]):
 
     def action_refresh(self) -> None:
         self.load()
+
+    def action_focus_table(self) -> None:
+        self.query_one(DataTable).focus()
 
     def on_input_changed(self, _event: Input.Changed) -> None:
         self.load()
@@ -120,4 +124,5 @@ class OrganizationsScreen(Screen[None]):
         empty = (
             not found and not self.query_one("#search", Input).value and self.query_one("#status", Select).is_blank()
         )
-        self.sub_title = "no organizations yet: n creates one" if empty else f"{len(found)} organizations"
+        count = f"{len(found)} organization{'' if len(found) == 1 else 's'}"
+        self.sub_title = "no organizations yet: n creates one" if empty else count

@@ -53,6 +53,9 @@ class EventLog(ScrollView, can_focus=True):
     ]
     COMPONENT_CLASSES = {"event-log--cursor"}
     DEFAULT_CSS = """
+    EventLog {
+        overflow-x: hidden;
+    }
     EventLog > .event-log--cursor {
         background: $accent 40%;
         text-style: bold;
@@ -140,7 +143,7 @@ class EventLog(ScrollView, can_focus=True):
         self.scroll_to_region_row(self.cursor)
 
     def scroll_to_region_row(self, row: int) -> None:
-        top, height = self.scroll_offset.y, self.size.height
+        top, height = self.scroll_offset.y, self.scrollable_content_region.height
         if row < top:
             self.scroll_to(y=row, animate=False, force=True)
         elif row >= top + height:
