@@ -343,3 +343,16 @@ async def test_rolling_a_key_shows_the_new_one_once(engine, staffed):
         token = app.screen.secret
     assert keys.verify(engine, token).valid and keys.verify(engine, staffed.token).valid  # the old one: grace period
     assert rows(engine, "SELECT count(*) FROM events WHERE event_type = 'api_key.rolled' AND source = 'tui'") == [(1,)]
+
+
+async def test_the_command_palette_offers_the_actions_of_the_screen_in_view(engine):
+    app = app_on(engine)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settled(pilot, lambda: app.screen.query_one(DataTable).row_count == 2)
+        await pilot.press("l")
+        await settled(pilot, lambda: isinstance(app.screen, AuditLogScreen) and app.screen.log_view.total == 2)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"pause or resume")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await settled(pilot, lambda: isinstance(app.screen, AuditLogScreen) and app.screen.paused)

@@ -398,3 +398,21 @@ def test_invite_form(app, snap_compare):
         steady_cursors(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_audit_log_in_the_light_theme(app, snap_compare):
+    """One stylesheet, in theme variables only: the same screen reads as well in Textual's light theme."""
+
+    async def run_before(pilot: Pilot) -> None:
+        await organizations_listed(pilot)
+        pilot.app.theme = "textual-light"
+        await pilot.press("l")
+        await settled(pilot, lambda: isinstance(pilot.app.screen, AuditLogScreen))
+        log = pilot.app.screen.log_view
+        detail = pilot.app.screen.query_one("#detail")
+        await settled(
+            pilot,
+            lambda: log.total == len(EVENTS) and "organization.suspended" in str(detail.render()),
+        )
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

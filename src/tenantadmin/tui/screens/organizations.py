@@ -88,7 +88,10 @@ class OrganizationsScreen(Screen[None]):
         self.app.push_screen(FormScreen("New organization", fields, submit="Create"), filled)
 
     def commands(self) -> Iterator[SystemCommand]:
+        """This screen's actions, for the command palette."""
         yield SystemCommand("New organization", "Create an organization", self.action_create)
+        yield SystemCommand("Search organizations", "By name, slug or domain, as you type", self.action_search)
+        yield SystemCommand("Refresh organizations", "Read the list again", self.action_refresh)
 
     def on_select_changed(self, _event: Select.Changed) -> None:
         self.load()

@@ -12,7 +12,6 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from rich.segment import Segment
-from rich.style import Style
 from textual import work
 from textual.binding import Binding
 from textual.geometry import Size
@@ -123,10 +122,10 @@ class EventLog(ScrollView, can_focus=True):
         row = scroll_y + y
         width = self.size.width
         if row >= self.total:
-            return Strip.blank(width)
+            return Strip.blank(width, self.rich_style)
         sequenced = self.event_at(row)
         text = line_of(sequenced) if sequenced is not None else "…"
-        style = self.get_component_rich_style("event-log--cursor") if row == self.cursor else Style()
+        style = self.get_component_rich_style("event-log--cursor") if row == self.cursor else self.rich_style
         return Strip([Segment(text[scroll_x : scroll_x + width].ljust(width), style)], width)
 
     # --- moving ----------------------------------------------------------------------------------------------------
