@@ -31,6 +31,12 @@ EDITABLE = [
     Field("website", "Website"),
     Field("subscription_tier", "Subscription tier", required=True),
     Field("description", "Description"),
+    Field("address_line1", "Address"),
+    Field("address_line2", "Address, second line"),
+    Field("city", "City"),
+    Field("state", "State or region"),
+    Field("postal_code", "Postal code"),
+    Field("country", "Country"),
 ]
 # Which tab each action belongs to; the footer shows only the actions of the tab in view.
 TAB_OF = {
