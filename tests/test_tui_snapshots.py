@@ -261,13 +261,18 @@ async def settled(pilot: Pilot, until: Callable[[], bool] = lambda: True, second
     app = pilot.app
 
     def done() -> bool:
-        return until() and all(worker.is_finished for worker in app.workers if worker.group not in LONG_RUNNING)
+        # A DataTable sizes its columns to new rows when idle (a private flag says whether it still has to): a
+        # snapshot taken before that, on a loaded machine, would show the columns too narrow.
+        laid_out = not any(table._require_update_dimensions for table in app.screen.query(DataTable))
+        workers_done = all(worker.is_finished for worker in app.workers if worker.group not in LONG_RUNNING)
+        return until() and workers_done and laid_out
 
     deadline = time.monotonic() + seconds
     while not done() and time.monotonic() < deadline:
         await pilot.pause(0.05)
     assert done()
-    await pilot.pause()
+    await pilot.pause(0.1)  # a result a finished worker handed over may still be on its way to the screen
+    assert done()
 
 
 def steady_cursors(pilot: Pilot) -> None:

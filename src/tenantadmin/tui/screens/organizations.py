@@ -49,7 +49,6 @@ class OrganizationsScreen(Screen[None]):
         table = self.query_one(DataTable)
         table.add_columns(*COLUMNS)
         table.focus()
-        self.load()
 
     def action_search(self) -> None:
         self.query_one("#search", Input).focus()
@@ -64,7 +63,7 @@ class OrganizationsScreen(Screen[None]):
         self.load()
 
     def on_screen_resume(self) -> None:
-        self.load()  # back from an organization: show what changed there
+        self.load()  # when first shown, and back from an organization: show what changed there
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.app.push_screen(OrganizationScreen(uuid.UUID(event.row_key.value)))
