@@ -17,6 +17,7 @@ from tenantadmin.tui.screens.audit_log import AuditLogScreen
 from tenantadmin.tui.screens.help import HelpScreen
 from tenantadmin.tui.screens.organization import OrganizationScreen
 from tenantadmin.tui.widgets.banner import DatabaseBanner
+from tenantadmin.tui.widgets.confirm import ConfirmScreen
 from tenantadmin.tui.widgets.form import FormScreen
 from tenantadmin.tui.widgets.secret import SecretScreen
 
@@ -267,6 +268,13 @@ def staffed(engine):
 BOBS_ROLE = "SELECT m.role FROM user_organizations m JOIN users u ON u.id = m.user_id WHERE u.email = 'bob@example.com'"
 
 
+async def confirm(pilot, app, key: str) -> None:
+    """Press ``key``, then the confirmation's button (Enter would cancel)."""
+    await pilot.press(key)
+    await settled(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+    await pilot.click("#confirm")
+
+
 async def on_member(pilot, app, email: str) -> None:
     table = app.screen.query_one("#member-table", DataTable)
     await settled(pilot, lambda: table.row_count >= 3)
@@ -290,7 +298,10 @@ async def test_editing_suspending_reactivating_and_deleting_an_organization(engi
         await settled(
             pilot, lambda: rows(engine, "SELECT status FROM organizations WHERE slug = 'acme'") == [("active",)]
         )
-        await pilot.press("D", "enter")  # the confirmation's first button: Delete
+        await pilot.press("D", "enter")  # Enter alone cancels: nothing is deleted by a stray key
+        await pilot.pause(0.3)
+        assert rows(engine, "SELECT status FROM organizations WHERE slug = 'acme'") == [("active",)]
+        await confirm(pilot, app, "D")
         await settled(
             pilot, lambda: rows(engine, "SELECT status FROM organizations WHERE slug = 'acme'") == [("deleted",)]
         )
@@ -316,16 +327,16 @@ async def test_member_actions_resend_revoke_role_and_remove(engine, staffed):
         await settled(pilot, lambda: isinstance(app.screen, SecretScreen))
         await pilot.press("escape")
         await on_member(pilot, app, "carol@example.com")
-        await pilot.press("x", "enter")
+        await confirm(pilot, app, "x")
         await settled(pilot, lambda: ("revoked",) in rows(engine, "SELECT status FROM user_organizations"))
         await on_member(pilot, app, "bob@example.com")
         await pilot.press("c", *"admin", "enter")
         await settled(pilot, lambda: rows(engine, BOBS_ROLE) == [("admin",)])
         await on_member(pilot, app, "ada@example.com")
-        await pilot.press("m", "enter")  # the last owner: refused, as a message
+        await confirm(pilot, app, "m")  # the last owner: refused, as a message
         await settled(pilot, lambda: any("last active owner" in str(n.message) for n in app._notifications))
         await on_member(pilot, app, "bob@example.com")
-        await pilot.press("m", "enter")
+        await confirm(pilot, app, "m")
         await settled(pilot, lambda: ("left",) in rows(engine, "SELECT status FROM user_organizations"))
     assert keys.verify(engine, staffed.token).reason == "revoked"  # bob's key went with him
 

@@ -94,6 +94,8 @@ class AuditLogScreen(Screen[None]):
         self.stop.set()
         self.stop = threading.Event()
         self.wanted = wanted
+        self.held = 0
+        self._show_paused()
         self.follow(wanted, self.stop)
 
     @work(thread=True, group="audit-log")
@@ -107,12 +109,12 @@ class AuditLogScreen(Screen[None]):
             self.app.call_from_thread(self.app.notify, str(error), severity="error")
 
     def shown(self, wanted: audit.EventFilter, extent: audit.Extent, stop: threading.Event) -> None:
-        if stop is self.stop:
+        if stop is self.stop and not stop.is_set():
             self.log_view.show(wanted, extent)
             self.sub_title = f"{extent.count:,} events"
 
     def arrived(self, events: list[SequencedEvent], stop: threading.Event) -> None:
-        if stop is not self.stop:  # from a follower since replaced
+        if stop is not self.stop or stop.is_set():  # from a follower since replaced, or the screen has closed
             return
         if self.paused:
             self.held += len(events)

@@ -173,8 +173,9 @@ class OrganizationScreen(Screen[None]):
 
     def _then_reload(self, message: str):
         def done(_result: Any) -> None:
-            self.notify(message)
-            self.load()
+            self.app.notify(message)
+            if self.is_attached:  # the operator may have left the screen while the command ran
+                self.load()
 
         return done
 
@@ -183,8 +184,9 @@ class OrganizationScreen(Screen[None]):
 
     def _secret(self, title: str):
         def done(result: Any) -> None:
-            self.app.push_screen(SecretScreen(title, result.token, SECRET_WARNING))
-            self.load()
+            self.app.push_screen(SecretScreen(title, result.token, SECRET_WARNING))  # shown even if we have left
+            if self.is_attached:
+                self.load()
 
         return done
 
@@ -375,8 +377,8 @@ class OrganizationScreen(Screen[None]):
 
     def commands(self) -> Iterator[SystemCommand]:
         """This screen's actions, for the command palette."""
-        for binding in self.BINDINGS:
-            if isinstance(binding, Binding) and binding.action in TAB_OF:
+        for binding in self.BINDINGS:  # the tab in view's only, as the footer: they act on its selection
+            if isinstance(binding, Binding) and binding.action in TAB_OF and self.check_action(binding.action, ()):
                 yield SystemCommand(
                     binding.description,
                     f"On this organization ({TAB_OF[binding.action]})",

@@ -95,14 +95,15 @@ class OrganizationsScreen(Screen[None]):
     def on_select_changed(self, _event: Select.Changed) -> None:
         self.load()
 
-    @work(thread=True, exclusive=True, group="organizations")
     def load(self) -> None:
         search = self.query_one("#search", Input).value.strip() or None
         status = self.query_one("#status", Select).value
+        self._fetch(search, None if status is Select.NULL else str(status))
+
+    @work(thread=True, exclusive=True, group="organizations")
+    def _fetch(self, search: str | None, status: str | None) -> None:
         try:
-            found = organizations.list_(
-                self.app.engine, status=None if status is Select.NULL else str(status), search=search
-            )
+            found = organizations.list_(self.app.engine, status=status, search=search)
         except (DatabaseError, ServiceError) as error:
             self.app.call_from_thread(self.app.notify, str(error), severity="error")
             return

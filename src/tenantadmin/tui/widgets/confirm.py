@@ -13,12 +13,17 @@ class ConfirmScreen(ModalScreen[str | None]):
     """Dismissed with the reason (empty when none is asked for), or None when cancelled."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    AUTO_FOCUS = None  # on_mount decides
 
     def __init__(self, question: str, *, reason: bool = False, confirm: str = "Confirm") -> None:
         super().__init__(classes="modal")
         self.question = question
         self.ask_reason = reason
         self.confirm_label = confirm
+
+    def on_mount(self) -> None:
+        """The reason first when one is asked for; else Cancel: Enter alone must never destroy anything."""
+        self.query_one("#reason" if self.ask_reason else "#cancel").focus()
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):

@@ -74,6 +74,7 @@ class EventLog(ScrollView, can_focus=True):
         self.head: int | None = None
         self.pages: OrderedDict[int, list[SequencedEvent]] = OrderedDict()
         self.loading: set[int] = set()
+        self.failed: set[int] = set()  # pages whose load failed: tried again only when the log is shown afresh
         self.generation = 0  # a new filter makes pages still being loaded for the old one worthless
 
     # --- what is shown -------------------------------------------------------------------------------------------
@@ -84,6 +85,7 @@ class EventLog(ScrollView, can_focus=True):
         self.filter, self.total, self.head = filter, extent.count, extent.head
         self.pages.clear()
         self.loading.clear()
+        self.failed.clear()
         self._resize()
         self.action_last()
 
@@ -161,7 +163,7 @@ class EventLog(ScrollView, can_focus=True):
     # --- loading ---------------------------------------------------------------------------------------------------
 
     def _load(self, page: int) -> None:
-        if page in self.loading or self.head is None:
+        if page in self.loading or page in self.failed or self.head is None:
             return
         self.loading.add(page)
         self._fetch(page, self.generation, self.filter, self.head, self.total)
@@ -182,14 +184,21 @@ class EventLog(ScrollView, can_focus=True):
                 skip = total - first - count
                 rows = audit.page(engine, filter, upto=head, offset=skip, limit=count, backwards=True)[::-1]
         except (ServiceError, DatabaseError) as error:
-            self.app.call_from_thread(self.app.notify, str(error), severity="error")
-            self.app.call_from_thread(self.loading.discard, page)
+            self.app.call_from_thread(self._failed, page, str(error))
             return
         self.app.call_from_thread(self._loaded, page, generation, rows)
+
+    def _failed(self, page: int, reason: str) -> None:
+        self.loading.discard(page)
+        self.failed.add(page)
+        self.notify(reason, severity="error")
 
     def _loaded(self, page: int, generation: int, rows: list[SequencedEvent]) -> None:
         self.loading.discard(page)
         if generation != self.generation:
+            return
+        if page not in self.pages and len(rows) < min(PAGE, self.total - page * PAGE):
+            self._load(page)  # events arrived for this page while it loaded, and were not kept: load it again
             return
         if page in self.pages and rows:  # arrivals started this page meanwhile: what the database had comes first
             rows = rows + [sequenced for sequenced in self.pages[page] if sequenced.position > rows[-1].position]

@@ -11,6 +11,7 @@ from textual.widgets import Button, Static
 
 class SecretScreen(ModalScreen[None]):
     BINDINGS = [Binding("c", "copy", "Copy"), Binding("escape,enter", "dismiss", "Done")]
+    AUTO_FOCUS = "#done"
 
     def __init__(self, title: str, secret: str, warning: str) -> None:
         super().__init__(classes="modal")
