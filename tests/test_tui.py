@@ -367,3 +367,15 @@ async def test_the_command_palette_offers_the_actions_of_the_screen_in_view(engi
         await pilot.pause(0.5)
         await pilot.press("enter")
         await settled(pilot, lambda: isinstance(app.screen, AuditLogScreen) and app.screen.paused)
+
+
+async def test_the_invite_form_refuses_an_expiry_past_30_days_as_it_is_typed(engine):
+    app = app_on(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_organization(pilot, app, "acme")
+        await pilot.press("right", "i", *"newbie@example.com", "tab", "tab", "ctrl+u", *"31d")
+        await settled(pilot, lambda: "at most 30 days" in str(app.screen.query_one("#problem-expires").render()))
+        await pilot.press("enter")  # refused in the form: nothing sent
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, FormScreen)
+    assert rows(engine, "SELECT count(*) FROM user_organizations") == [(0,)]

@@ -131,9 +131,7 @@ def invite(
     email = validation.email(email)
     member_role = validation.role(role)
     now = datetime.now(UTC)
-    expires_at = validation.expiry(
-        expires, now=now, default=validation.INVITATION_DEFAULT, longest=validation.INVITATION_LONGEST
-    )
+    expires_at = validation.invitation_expiry(expires, now=now)
     token = credentials.new_invitation_token()
     with unit(engine, actor) as work:
         organization = find(work.session, org)
@@ -189,9 +187,7 @@ def resend(engine: Engine, actor: Actor, org: str, email: str, *, expires: str |
     """A new token (the old one stops working) and a new expiry, for an invitation still pending or expired."""
     email = validation.email(email)
     now = datetime.now(UTC)
-    expires_at = validation.expiry(
-        expires, now=now, default=validation.INVITATION_DEFAULT, longest=validation.INVITATION_LONGEST
-    )
+    expires_at = validation.invitation_expiry(expires, now=now)
     token = credentials.new_invitation_token()
     with unit(engine, actor) as work:
         organization = find(work.session, org)

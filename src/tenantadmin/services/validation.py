@@ -142,6 +142,13 @@ def expiry(
     return when
 
 
+def invitation_expiry(value: str | None, *, now: datetime | None = None) -> datetime:
+    """When an invitation made now expires: 7 days unless said, at most 30."""
+    expires = expiry(value, now=now or datetime.now(UTC), default=INVITATION_DEFAULT, longest=INVITATION_LONGEST)
+    assert expires is not None  # a default is given
+    return expires
+
+
 def tag_filter(value: str) -> tuple[str, str]:
     """``key=value``, as events are tagged (org=acme, user=ada@example.com, key=k_3f9…)."""
     key, sep, tag_value = value.partition("=")

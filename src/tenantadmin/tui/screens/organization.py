@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from textual import work
@@ -253,7 +253,7 @@ class OrganizationScreen(Screen[None]):
             Field(
                 "expires",
                 "Expires in (default 7d, at most 30d)",
-                lambda value: validation.duration(value),
+                validation.invitation_expiry,
                 placeholder="7d",
             ),
         ]
@@ -329,7 +329,7 @@ class OrganizationScreen(Screen[None]):
             Field(
                 "expires",
                 "Expires in (90d) or at (ISO time); empty: never",
-                lambda value: validation.moment(value, future=True),
+                lambda value: validation.expiry(value, now=datetime.now(UTC), default=None, longest=None),
             ),
             Field(
                 "allowed_ips",
