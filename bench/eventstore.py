@@ -63,7 +63,8 @@ def fill(url: str, upto: int) -> None:
                     INSERT INTO events (id, event_type, aggregate_type, aggregate_id, aggregate_version, data,
                                         metadata, tags, source, version)
                     SELECT gen_random_uuid(),
-                           (ARRAY['organization.updated', 'member.invited', 'api_key.issued', 'api_key.used'])[1 + mod(i, 4)],
+                           (ARRAY['organization.updated', 'member.invited', 'api_key.issued',
+                                  'api_key.used'])[1 + mod(i, 4)],
                            'organization', gen_random_uuid(), 1,
                            jsonb_build_object('n', i, 'note', repeat('x', 120)),
                            '{"actor": "bench@example.com"}',

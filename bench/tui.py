@@ -115,7 +115,8 @@ def run(url: str, events: int) -> None:
     print(f"audit log over {figures['events']:,.0f} events:")
     print(f"  newest event shown             {figures['newest shown'] * 1000:8.1f} ms")
     print(
-        f"  page up ({PAGES_UP} pages), p50 / p99   {figures['page up p50'] * 1000:6.1f} / {figures['page up p99'] * 1000:.1f} ms"
+        f"  page up ({PAGES_UP} pages), p50 / p99   "
+        f"{figures['page up p50'] * 1000:6.1f} / {figures['page up p99'] * 1000:.1f} ms"
     )
     print(f"  a key press on loaded rows     {figures['cached press p50'] * 1000:8.1f} ms (the Pilot's own cost)")
     print(f"  jump to the oldest             {figures['jump to the oldest'] * 1000:8.1f} ms")

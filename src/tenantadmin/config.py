@@ -15,12 +15,10 @@ import platformdirs
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from tenantadmin.errors import ConfigError
+
 APP_NAME = "tenantadmin"
 URL_VARIABLE = "TENANTADMIN_DATABASE_URL"
-
-
-class ConfigError(Exception):
-    """The configuration file or a configured URL cannot be used."""
 
 
 @dataclass(frozen=True)

@@ -1,1 +1,2 @@
-"""What an operator can do, one module per area. Services return plain data and raise ``errors``; they never print."""
+"""What an operator can do, one module per area. Services return plain data and raise ``tenantadmin.errors``; they
+never print."""

@@ -6,9 +6,8 @@ import getpass
 import socket
 from dataclasses import dataclass, field
 
-from tenantadmin.store.eventstore.model import SOURCES
-
 from . import validation
+from .choices import SOURCES
 
 
 def _os_user() -> str:

@@ -1,8 +1,8 @@
 """The audit log: reading, tailing and following the events that every command records.
 
-A filter is a DCB query (tags AND'ed, types OR'ed) plus what a query cannot say: time bounds, which are added to the
-store's SQL so that a limit counts only events inside them; and when following, the types and ``since``, which are
-checked as events arrive (so that a glob matches a type recorded for the first time while following).
+A filter is a DCB query (tags AND'ed, types OR'ed) plus what a query cannot say: time bounds, which the store applies
+before a limit counts; and when following, the types and ``since``, which are checked as events arrive (so that a glob
+matches a type recorded for the first time while following). Events come out as ``EventRecord``: the seed's columns.
 """
 
 from __future__ import annotations
@@ -16,36 +16,24 @@ from fnmatch import fnmatchcase
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
-from tenantadmin.store.eventstore import EventStore, Query, ReadResult, SequencedEvent, codec
-from tenantadmin.store.eventstore.model import tag_strings
-from tenantadmin.store.eventstore.queries import positions_sql
+from tenantadmin.errors import InvalidInput, NotFound
+from tenantadmin.store.eventstore import EventStore, Query, SequencedEvent, tag_strings
 
 from . import validation
-from .errors import InvalidInput, NotFound
-from .unit import reading
+from .unit import Bind, connected, store_of
 
-# The distinct types, one index probe each on ix_events_event_type_position: cheap however long the log.
-KNOWN_TYPES = sa.text(
-    "WITH RECURSIVE known(event_type) AS ("
-    " (SELECT event_type FROM events ORDER BY event_type LIMIT 1)"
-    " UNION ALL"
-    " SELECT (SELECT event_type FROM events WHERE event_type > known.event_type ORDER BY event_type LIMIT 1)"
-    " FROM known WHERE known.event_type IS NOT NULL"
-    ") SELECT event_type FROM known WHERE event_type IS NOT NULL"
-)
 GLOB_CHARACTERS = frozenset("*?[")
 LARGEST_POSITION = 2**63 - 1
 
 
 @dataclass(frozen=True)
 class EventFilter:
-    """Which events to show: every one of ``tags``, any of ``types`` (exact or globs like ``api_key.*``), recorded
-    that happened (event_timestamp, which is indexed) from ``since`` (inclusive) until ``until`` (exclusive), after
-    position ``after``. ``org`` and ``actor`` are the
-    tags ``org`` and ``actor``, which every command records. Checked, and normalised, when made."""
+    """Which events to show: every one of ``tags``, any of ``types`` (exact or globs like ``api_key.*``), that
+    happened (event_timestamp, which is indexed) from ``since`` (inclusive) until ``until`` (exclusive), after
+    position ``after``. ``org`` and ``actor`` are the tags ``org`` and ``actor``, which every command records. Checked,
+    and normalised, when made."""
 
     tags: Mapping[str, str | Sequence[str]] = field(default_factory=dict)
     types: tuple[str, ...] = ()
@@ -56,9 +44,9 @@ class EventFilter:
     after: int | None = None
 
     def __post_init__(self) -> None:
-        for type_ in self.types:
-            if not type_ or any(character.isspace() for character in type_):
-                raise InvalidInput(f"invalid event type {type_!r}: like api_key.issued, or a glob like api_key.*")
+        for pattern in self.types:
+            if not pattern or any(character.isspace() for character in pattern):
+                raise InvalidInput(f"invalid event type {pattern!r}: like api_key.issued, or a glob like api_key.*")
         try:
             tag_strings(self.tags)
         except ValueError as error:
@@ -81,8 +69,12 @@ class EventFilter:
                 merged[key] = (*merged.get(key, ()), value)
         return merged
 
-    def type_matches(self, type_: str) -> bool:
-        return not self.types or any(fnmatchcase(type_, pattern) for pattern in self.types)
+    def type_matches(self, event_type: str) -> bool:
+        return not self.types or any(fnmatchcase(event_type, pattern) for pattern in self.types)
+
+    @property
+    def timed(self) -> bool:
+        return self.since is not None or self.until is not None
 
 
 @dataclass(frozen=True)
@@ -107,6 +99,17 @@ class EventRecord:
     source: str
     ip_address: IPv4Address | IPv6Address | None
     user_agent: str | None
+
+    @property
+    def actor(self) -> str | None:
+        """Who the metadata says acted."""
+        actor = self.metadata.get("actor")
+        return None if actor is None else str(actor)
+
+    @property
+    def tag_list(self) -> tuple[str, ...]:
+        """The tags as they are indexed and filtered by: ``key=value``, sorted."""
+        return tag_strings(self.tags)
 
 
 def record_of(sequenced: SequencedEvent) -> EventRecord:
@@ -133,6 +136,22 @@ def record_of(sequenced: SequencedEvent) -> EventRecord:
     )
 
 
+@dataclass(frozen=True)
+class Tail:
+    """The last matching events, oldest first, and the settled head to follow from (None: an empty log)."""
+
+    events: list[EventRecord]
+    head: int | None
+
+
+@dataclass(frozen=True)
+class Extent:
+    """How many events match a filter, up to the store's settled head (None: an empty log)."""
+
+    count: int
+    head: int | None
+
+
 def parse(text: str) -> EventFilter:
     """A filter as typed in one line: ``org=acme user=bob@example.com type=api_key.*`` (``type`` may repeat: any of
     them; every other key is a tag, all of which must match). The TUI's filter bar reads it."""
@@ -147,156 +166,125 @@ def parse(text: str) -> EventFilter:
     return EventFilter(tags=tags, types=tuple(types))
 
 
-def list_(engine: Engine, filter: EventFilter, *, limit: int = 50, reverse: bool = False) -> list[SequencedEvent]:
+def list_(bind: Bind, selection: EventFilter, *, limit: int = 50, reverse: bool = False) -> list[EventRecord]:
     """Matching events in log order, the first ``limit`` of them; newest first when ``reverse``."""
-    return _read(engine, filter, limit=limit, backwards=reverse).events
+    return _read(bind, selection, limit=limit, backwards=reverse).events
 
 
-def tail(engine: Engine, filter: EventFilter, *, count: int) -> ReadResult:
-    """The last ``count`` matching events, oldest first, and the settled head to follow from (None when empty)."""
-    result = _read(engine, filter, limit=count, backwards=True)
-    return ReadResult(result.events[::-1], result.head)
+def tail(bind: Bind, selection: EventFilter, *, count: int) -> Tail:
+    """The last ``count`` matching events, oldest first, and the settled head to follow from."""
+    found = _read(bind, selection, limit=count, backwards=True)
+    return Tail(found.events[::-1], found.head)
 
 
 def follow(
-    engine: Engine, filter: EventFilter, *, after: int | None, stop: threading.Event | None = None
-) -> Iterator[SequencedEvent]:
+    bind: Bind, selection: EventFilter, *, after: int | None, stop: threading.Event | None = None
+) -> Iterator[EventRecord]:
     """Each matching event recorded after position ``after`` (and the filter's own), as it commits, until ``stop``."""
-    followable(filter)
-    tags = filter.all_tags()
+    followable(selection)
+    tags = selection.all_tags()
     query = Query.of(tags=tags) if tags else Query.all()
-    start = max(after or 0, filter.after or 0)
+    start = max(after or 0, selection.after or 0)
     return (
-        sequenced
-        for sequenced in EventStore(engine).follow(query, after=start, stop=stop)
-        if filter.type_matches(sequenced.event.type)
-        and (filter.since is None or sequenced.event.occurred_at >= filter.since)
+        record
+        for record in map(record_of, store_of(bind).follow(query, after=start, stop=stop))
+        if selection.type_matches(record.event_type)
+        and (
+            selection.since is None
+            or (record.event_timestamp is not None and record.event_timestamp >= selection.since)
+        )
     )
 
 
-def followable(filter: EventFilter) -> None:
+def followable(selection: EventFilter) -> None:
     """Refuse ``until`` before following: a follower shows events as they are recorded, and ends only when stopped."""
-    if filter.until is not None:
+    if selection.until is not None:
         raise InvalidInput("until cannot bound events still to come: follow with since only")
 
 
-def show(engine: Engine, ref: str) -> SequencedEvent:
+def show(bind: Bind, ref: str) -> EventRecord:
     """One event, by position or by id."""
     ref = ref.strip()
-    if ref.isascii() and ref.isdigit() and 0 < int(ref) <= LARGEST_POSITION:
-        condition, value = "position = %(ref)s", int(ref)
-    else:
-        try:
-            condition, value = "id = %(ref)s", uuid.UUID(ref)
-        except ValueError:
-            raise NotFound(f"no event {ref!r}: give its position or its id") from None
-    with reading(engine) as session:
-        row = (
-            session.connection()
-            .exec_driver_sql(f"SELECT {codec.COLUMNS} FROM events WHERE {condition}", {"ref": value})
-            .one_or_none()
-        )
-    if row is None:
+    store = store_of(bind)
+    with connected(bind) as connection:
+        if ref.isascii() and ref.isdigit() and 0 < int(ref) <= LARGEST_POSITION:
+            found = store.event(position=int(ref), connection=connection)
+        else:
+            try:
+                event_id = uuid.UUID(ref)
+            except ValueError:
+                raise NotFound(f"no event {ref!r}: give its position or its id") from None
+            found = store.event(event_id=event_id, connection=connection)
+    if found is None:
         raise NotFound(f"no event {ref!r}")
-    return codec.decode(row)
+    return record_of(found)
 
 
-@dataclass(frozen=True)
-class Extent:
-    """How many events match a filter, up to the store's settled head (None: an empty log)."""
-
-    count: int
-    head: int | None
-
-
-def extent(engine: Engine, filter: EventFilter) -> Extent:
+def extent(bind: Bind, selection: EventFilter) -> Extent:
     """For a view that scrolls through every matching event and loads only the rows it shows (the TUI's log)."""
-    with reading(engine) as session:
-        connection = session.connection()
-        head = EventStore(engine).read(Query.all(), limit=0, connection=connection).head
-        query = _query(connection, filter)
+    store = store_of(bind)
+    with connected(bind) as connection:
+        head = store.head(connection=connection)
+        query = _query(store, connection, selection)
         if head is None or query is None:
             return Extent(0, head)
-        params: dict[str, Any] = {}
-        positions = positions_sql(query, params, after=filter.after, limit=None, backwards=False, upto=head)
-        return Extent(
-            connection.exec_driver_sql(f"SELECT count(*) FROM ({positions}) AS matching", params).scalar_one(), head
-        )
+        return Extent(store.count(query, after=selection.after, upto=head, connection=connection), head)
 
 
 def page(
-    engine: Engine,
-    filter: EventFilter,
+    bind: Bind,
+    selection: EventFilter,
     *,
     upto: int,
     after: int | None = None,
     offset: int = 0,
     limit: int,
     backwards: bool = False,
-) -> list[SequencedEvent]:
+) -> list[EventRecord]:
     """``limit`` matching events between ``after`` (exclusive) and ``upto`` (inclusive), skipping ``offset`` of them
-    from the low end, or from the high end when ``backwards``; in that order. Reached by a neighbour's position
-    (``after``/``upto``: an index range scan), or by ``offset`` for a jump (a scan of ``offset`` index entries)."""
-    with reading(engine) as session:
-        connection = session.connection()
-        query = _query(connection, filter)
+    from the low end, or from the high end when ``backwards``; in that order (see ``EventStore.page``)."""
+    store = store_of(bind)
+    with connected(bind) as connection:
+        query = _query(store, connection, selection)
         if query is None:
             return []
-        params: dict[str, Any] = {"offset": offset, "limit": limit}
-        positions = positions_sql(
-            query, params, after=max(after or 0, filter.after or 0), limit=None, backwards=backwards, upto=upto
+        found = store.page(
+            query,
+            after=max(after or 0, selection.after or 0),
+            upto=upto,
+            offset=offset,
+            limit=limit,
+            backwards=backwards,
+            connection=connection,
         )
-        order = "DESC" if backwards else "ASC"
-        rows = connection.exec_driver_sql(
-            f"SELECT {codec.COLUMNS} FROM events WHERE position IN (SELECT position FROM ({positions}) AS matching "
-            f"ORDER BY position {order} OFFSET %(offset)s LIMIT %(limit)s) ORDER BY position {order}",
-            params,
+        return [record_of(sequenced) for sequenced in found]
+
+
+def _read(bind: Bind, selection: EventFilter, *, limit: int, backwards: bool) -> Tail:
+    store = store_of(bind)
+    with connected(bind) as connection:
+        query = _query(store, connection, selection)
+        if query is None:  # its types match no type ever recorded: nothing to read, but the head all the same
+            return Tail([], store.head(connection=connection))
+        found = store.read(
+            query,
+            after=selection.after,
+            limit=limit,
+            backwards=backwards,
+            since=selection.since,
+            until=selection.until,
+            connection=connection,
         )
-        return [codec.decode(row) for row in rows.all()]
+        return Tail([record_of(sequenced) for sequenced in found], found.head)
 
 
-def _read(engine: Engine, filter: EventFilter, *, limit: int, backwards: bool) -> ReadResult:
-    with reading(engine) as session:
-        connection = session.connection()
-        store = EventStore(engine)
-        query = _query(connection, filter)
-        if query is not None and filter.since is None and filter.until is None:
-            return store.read(query, after=filter.after, limit=limit, backwards=backwards, connection=connection)
-        # The store's settled head (reading no event), so that the events read below up to it are all there will be.
-        head = store.read(Query.all(), limit=0, connection=connection).head
-        if query is None or head is None:
-            return ReadResult([], head)
-        return ReadResult(_bounded(connection, query, filter, head, limit=limit, backwards=backwards), head)
-
-
-def _query(connection: Connection, filter: EventFilter) -> Query | None:
+def _query(store: EventStore, connection: Connection, selection: EventFilter) -> Query | None:
     """The filter as the store's query; None when its types (globs all) match no type ever recorded."""
-    tags = filter.all_tags()
-    if not filter.types:
+    tags = selection.all_tags()
+    if not selection.types:
         return Query.of(tags=tags) if tags else Query.all()
-    globs = {pattern for pattern in filter.types if GLOB_CHARACTERS & set(pattern)}
-    types = set(filter.types) - globs
+    globs = {pattern for pattern in selection.types if GLOB_CHARACTERS & set(pattern)}
+    types = set(selection.types) - globs
     if globs:
-        types |= {type_ for type_ in connection.execute(KNOWN_TYPES).scalars() if filter.type_matches(type_)}
+        types |= {known for known in store.types(connection=connection) if selection.type_matches(known)}
     return Query.of(types=sorted(types), tags=tags) if types else None
-
-
-def _bounded(
-    connection: Connection, query: Query, filter: EventFilter, head: int, *, limit: int, backwards: bool
-) -> list[SequencedEvent]:
-    """The query's events within the time bounds: limited after the bounds apply, not by the store's branches."""
-    params: dict[str, Any] = {}
-    positions = positions_sql(query, params, after=filter.after, limit=None, backwards=backwards, upto=head)
-    where = [f"position IN ({positions})"]
-    if filter.since is not None:
-        params["since"] = filter.since
-        where.append("event_timestamp >= %(since)s")
-    if filter.until is not None:
-        params["until"] = filter.until
-        where.append("event_timestamp < %(until)s")
-    order = "DESC" if backwards else "ASC"
-    rows = connection.exec_driver_sql(
-        f"SELECT {codec.COLUMNS} FROM events WHERE {' AND '.join(where)} ORDER BY position {order} LIMIT {int(limit)}",
-        params,
-    )
-    return [codec.decode(row) for row in rows.all()]

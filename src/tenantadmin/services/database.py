@@ -10,12 +10,27 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tenantadmin.config import DatabaseChoice
+from tenantadmin.errors import DatabaseError, InvalidState
 from tenantadmin.store import migrations
-from tenantadmin.store.database import embedded_server, open_database
+from tenantadmin.store.database import Database, embedded_server, open_database
 from tenantadmin.store.engine import safe_url
-from tenantadmin.store.errors import DatabaseError, RevisionError, reported
+from tenantadmin.store.errors import translated
 
-from .errors import InvalidInput, InvalidState
+from .unit import Bind, connected
+
+__all__ = [
+    "Bind",
+    "Database",
+    "DatabaseStatus",
+    "Migration",
+    "downgrade",
+    "open_database",
+    "ping",
+    "status",
+    "stop",
+    "upgrade",
+    "url",
+]
 
 
 @dataclass(frozen=True)
@@ -46,42 +61,38 @@ class Migration:
 def status(choice: DatabaseChoice) -> DatabaseStatus:
     """Never raises for an unreachable database: saying so is the point of a status."""
     server = embedded_server() if choice.embedded else None
-    where = {
-        "origin": choice.origin,
-        "data_directory": str(server.pgdata) if server else None,
-        "server_log": str(server.log_path) if server else None,
-        "head_revision": migrations.HEAD_REVISION,
-    }
     was_running = server is not None and server.is_running()
     unreachable = DatabaseStatus(
+        origin=choice.origin,
         url=safe_url(choice.url) if choice.url else None,
-        running=server.is_running() if server else False,
+        data_directory=str(server.pgdata) if server else None,
+        server_log=str(server.log_path) if server else None,
+        running=was_running,
         started=False,
         server_version=None,
         current_revision=None,
+        head_revision=migrations.HEAD_REVISION,
         error=None,
-        **where,
     )
     try:
         database = open_database(choice, require_head=False)
     except DatabaseError as error:
         return dataclasses.replace(unreachable, error=str(error))
     try:
-        with reported("cannot read the server's status"), database.engine.connect() as connection:
+        with translated("cannot read the server's status"), database.engine.connect() as connection:
             version = connection.scalar(sa.text("SHOW server_version"))
             revision = migrations.current_revision(connection)
     except DatabaseError as error:
         return dataclasses.replace(unreachable, error=str(error))
     finally:
         database.close()
-    return DatabaseStatus(
+    return dataclasses.replace(
+        unreachable,
         url=safe_url(database.url),
         running=True,
         started=server is not None and not was_running,
         server_version=version,
         current_revision=revision,
-        error=None,
-        **where,
     )
 
 
@@ -100,6 +111,13 @@ def downgrade(choice: DatabaseChoice, revision: str) -> Migration:
     return _migrate(choice, migrations.downgrade, revision)
 
 
+def ping(bind: Bind) -> None:
+    """Whether the database answers now: returns when it does, raises DatabaseUnavailable when it does not. (A pool
+    drops its connections on a failure, so the next ping connects afresh.)"""
+    with connected(bind) as connection:
+        connection.execute(sa.text("SELECT 1"))
+
+
 def stop(choice: DatabaseChoice) -> bool:
     """Stop the embedded server; False when it was not running."""
     if not choice.embedded:
@@ -110,13 +128,10 @@ def stop(choice: DatabaseChoice) -> bool:
 def _migrate(choice: DatabaseChoice, move: Callable[[Engine, str], None], revision: str) -> Migration:
     database = open_database(choice, require_head=False)
     try:
-        with reported("cannot read the schema revision"), database.engine.connect() as connection:
+        with translated("cannot read the schema revision"), database.engine.connect() as connection:
             before = migrations.current_revision(connection)
-        try:
-            move(database.engine, revision)
-        except RevisionError as error:
-            raise InvalidInput(str(error)) from error
-        with reported("cannot read the schema revision"), database.engine.connect() as connection:
+        move(database.engine, revision)
+        with translated("cannot read the schema revision"), database.engine.connect() as connection:
             after = migrations.current_revision(connection)
     finally:
         database.close()

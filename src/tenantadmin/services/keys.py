@@ -12,12 +12,12 @@ import ipaddress
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from tenantadmin.errors import InvalidInput, InvalidState, NotFound
 from tenantadmin.store.eventstore import Query, QueryItem
 from tenantadmin.store.models import (
     ApiKey,
@@ -29,17 +29,16 @@ from tenantadmin.store.models import (
     User,
 )
 
-from . import credentials, validation
+from . import choices, credentials, validation
 from .actor import Actor
-from .errors import InvalidState, NotFound
-from .organizations import find, lifecycle, reload, tags_of
-from .unit import Unit, reading, unit
+from .organizations import find, lifecycle, tags_of, usable
+from .unit import Bind, Unit, reading, transaction, unit
 
 KEY_EVENTS = ("api_key.issued", "api_key.revoked", "api_key.rolled", "organization.deleted")
-ROLL_GRACE = timedelta(hours=24)
 LAST_USED_EVERY = timedelta(minutes=1)
 
-REASONS = (
+# Why a token is not valid: what `keys verify` answers.
+Reason = Literal[
     "malformed",
     "unknown",
     "revoked",
@@ -47,7 +46,7 @@ REASONS = (
     "ip_not_allowed",
     "usage_limit_exceeded",
     "organization_inactive",
-)
+]
 
 
 @dataclass(frozen=True)
@@ -90,7 +89,7 @@ class IssuedKey:
 @dataclass(frozen=True)
 class Verification:
     valid: bool
-    reason: str | None  # one of REASONS when not valid
+    reason: Reason | None  # None when valid
     key_id: str | None
     organization_id: uuid.UUID | None
     organization_slug: str | None
@@ -145,13 +144,13 @@ def _event_data(key: ApiKey) -> dict[str, Any]:
 
 
 def issue(
-    engine: Engine,
+    bind: Bind,
     actor: Actor,
     org: str,
     user: str,
     *,
     name: str,
-    key_type: str = "personal",
+    key_type: str = choices.DEFAULT_KEY_TYPE,
     scopes: list[str] | tuple[str, ...] = (),
     expires: str | None = None,
     allowed_ips: list[str] | tuple[str, ...] = (),
@@ -161,7 +160,7 @@ def issue(
     """A key for an active member of an active organization."""
     email = validation.email(user)
     values = {
-        "name": validation.text(name, "name", required=True),
+        "name": validation.required_text(name, "name"),
         "description": validation.text(description, "description", longest=10_000),
         "key_type": validation.key_type(key_type),
         "scopes": validation.scopes(scopes),
@@ -171,11 +170,13 @@ def issue(
     }
     made = credentials.new_key()
     key_hash = credentials.hash_secret(made.secret)  # slow: before the transaction, not inside it
-    with unit(engine, actor) as work:
-        organization = find(work.session, org)
+
+    def boundary(organization: Organization) -> Query:
         member_left = QueryItem(types=("member.removed",), tags={"org_id": str(organization.id), "user": email})
-        guard = work.guard(Query((member_left, lifecycle(organization))))
-        organization = reload(work.session, organization, active=True)
+        return Query((member_left, lifecycle(organization)))
+
+    with unit(bind, actor) as work:
+        organization = usable(work.decide(lambda session: find(session, org), boundary), active=True)
         member = _active_member(work.session, organization, email)
         key = ApiKey(
             id=uuid.uuid4(),
@@ -194,7 +195,6 @@ def issue(
             tags=tags_of(organization) | {"user": email, "key": made.key_id},
             subject=("api_key", key.id),
             organization_id=organization.id,
-            condition=guard,
         )
         work.session.add(key)
         return IssuedKey(_saved(work, key, member, organization), made.token)
@@ -216,8 +216,7 @@ def _active_member(session: Session, organization: Organization, email: str) -> 
 
 
 def _saved(work: Unit, key: ApiKey, user: User, organization: Organization | None) -> KeyRecord:
-    work.session.flush()
-    work.session.refresh(key)
+    work.saved(key)
     return record_of(key, user, organization)
 
 
@@ -230,7 +229,6 @@ def _find(session: Session, ref: str) -> tuple[ApiKey, User, Organization | None
         .join(User, User.id == ApiKey.user_id)
         .outerjoin(Organization, Organization.id == ApiKey.organization_id)
         .where(ApiKey.key_id == key_id)
-        .execution_options(populate_existing=True)
     )
     found = session.execute(statement).first()
     if found is None:
@@ -238,41 +236,41 @@ def _find(session: Session, ref: str) -> tuple[ApiKey, User, Organization | None
     return found[0], found[1], found[2]
 
 
-def revoke(engine: Engine, actor: Actor, key_id: str, *, reason: str) -> KeyRecord:
+def revoke(bind: Bind, actor: Actor, key_id: str, *, reason: str) -> KeyRecord:
     """Revoking a revoked key is refused, and writes no second event."""
-    reason = validation.text(reason, "reason", required=True, longest=1000)
-    with unit(engine, actor) as work:
-        key, user, organization = _find(work.session, key_id)
-        guard = work.guard(Query.of(types=KEY_EVENTS, tags={"key": key.key_id}))
-        key, user, organization = _find(work.session, key_id)
+    why = validation.required_text(reason, "reason", longest=1000)
+    with unit(bind, actor) as work:
+        key, user, organization = work.decide(
+            lambda session: _find(session, key_id),
+            lambda found: Query.of(types=KEY_EVENTS, tags={"key": found[0].key_id}),
+        )
         if key.status == KeyStatus.REVOKED:
             raise InvalidState(f"key {key.key_id} was already revoked at {key.revoked_at:%Y-%m-%d %H:%M} UTC")
         work.record(
             "api_key.revoked",
-            {"key_id": key.key_id, "reason": reason},
+            {"key_id": key.key_id, "reason": why},
             tags=(tags_of(organization) if organization else {}) | {"user": user.email, "key": key.key_id},
             subject=("api_key", key.id),
             organization_id=key.organization_id,
-            condition=guard,
         )
-        key.status = KeyStatus.REVOKED
-        key.revoked_at = datetime.now(UTC)
-        key.revoked_by = work.actor_user_id
-        key.revocation_reason = reason
-        key.updated_by = work.actor_user_id
+        key.revoke(by=work.actor_user_id, reason=why, at=datetime.now(UTC))
         return _saved(work, key, user, organization)
 
 
-def roll(engine: Engine, actor: Actor, key_id: str, *, grace: str | None = None) -> IssuedKey:
-    """A new key with the same settings; the old one keeps working for ``grace`` (default 24h), then expires."""
-    grace_period = validation.duration(grace) if grace is not None else ROLL_GRACE
+def roll(bind: Bind, actor: Actor, key_id: str, *, grace: str | None = None) -> IssuedKey:
+    """A new key with the same settings; the old one keeps working for ``grace`` (choices.ROLL_GRACE when not
+    given), then expires."""
+    grace_period = validation.duration(grace) if grace is not None else choices.ROLL_GRACE
     made = credentials.new_key()
     key_hash = credentials.hash_secret(made.secret)
-    with unit(engine, actor) as work:
-        old, user, organization = _find(work.session, key_id)
-        items = [QueryItem(types=KEY_EVENTS, tags={"key": old.key_id})]
-        guard = work.guard(Query((*items, lifecycle(organization)) if organization else tuple(items)))
-        old, user, organization = _find(work.session, key_id)
+
+    def boundary(found: tuple[ApiKey, User, Organization | None]) -> Query:
+        key, _user, organization = found
+        items = [QueryItem(types=KEY_EVENTS, tags={"key": key.key_id})]
+        return Query((*items, lifecycle(organization)) if organization else tuple(items))
+
+    with unit(bind, actor) as work:
+        old, user, organization = work.decide(lambda session: _find(session, key_id), boundary)
         now = datetime.now(UTC)
         if status_of(old, now) != KeyStatus.ACTIVE:
             raise InvalidState(f"key {old.key_id} is {status_of(old, now)}: only an active key can be rolled")
@@ -313,7 +311,6 @@ def roll(engine: Engine, actor: Actor, key_id: str, *, grace: str | None = None)
             | {"user": user.email, "key": [old.key_id, made.key_id]},
             subject=("api_key", old.id),
             organization_id=old.organization_id,
-            condition=guard,
         )
         old.expires_at = old_expires
         old.updated_by = work.actor_user_id
@@ -321,14 +318,12 @@ def roll(engine: Engine, actor: Actor, key_id: str, *, grace: str | None = None)
         return IssuedKey(_saved(work, new, user, organization), made.token)
 
 
-def show(engine: Engine, key_id: str) -> KeyRecord:
-    with reading(engine) as session:
+def show(bind: Bind, key_id: str) -> KeyRecord:
+    with reading(bind) as session:
         return record_of(*_find(session, key_id))
 
 
-def list_(
-    engine: Engine, *, org: str | None = None, user: str | None = None, status: str | None = None
-) -> list[KeyRecord]:
+def list_(bind: Bind, *, org: str | None = None, user: str | None = None, status: str | None = None) -> list[KeyRecord]:
     """Newest first; ``status`` is as shown (active, expired, revoked)."""
     statement = (
         sa.select(ApiKey, User, Organization)
@@ -337,9 +332,9 @@ def list_(
         .order_by(ApiKey.created_at.desc(), ApiKey.key_id)
     )
     now = datetime.now(UTC)
-    if status is not None and status not in {"active", "expired", "revoked"}:
-        raise validation.InvalidInput(f"invalid status {status!r}: one of active, expired, revoked")
-    with reading(engine) as session:
+    if status is not None and status not in choices.KEY_STATUSES:
+        raise InvalidInput(f"invalid status {status!r}: one of {', '.join(choices.KEY_STATUSES)}")
+    with reading(bind) as session:
         if org is not None:
             statement = statement.where(ApiKey.organization_id == find(session, org).id)
         if user is not None:
@@ -348,8 +343,10 @@ def list_(
     return [record for record in records if status is None or record.status == status]
 
 
-def verify(engine: Engine, token: str, *, ip: str | None = None) -> Verification:
-    """Whether ``token`` may be used now (from ``ip``), and why not. Writes no event: it is not an operator's act."""
+def verify(bind: Bind, token: str, *, ip: str | None = None) -> Verification:
+    """Whether ``token`` may be used now (from ``ip``), and why not. Writes no event (it is not an operator's act),
+    but counts the use where a usage limit needs it, notes the last use, and upgrades a weaker hash: in a transaction
+    of its own."""
     parsed = credentials.parse_key(token)
     if parsed is None:
         return _refused("malformed")
@@ -358,8 +355,8 @@ def verify(engine: Engine, token: str, *, ip: str | None = None) -> Verification
         try:
             address = ipaddress.ip_address(ip.strip())
         except ValueError:
-            raise validation.InvalidInput(f"invalid IP address {ip!r}") from None
-    with reading(engine) as session:
+            raise InvalidInput(f"invalid IP address {ip!r}") from None
+    with transaction(bind) as session:
         found = session.execute(
             sa.select(ApiKey, Organization)
             .outerjoin(Organization, Organization.id == ApiKey.organization_id)
@@ -381,14 +378,14 @@ def verify(engine: Engine, token: str, *, ip: str | None = None) -> Verification
             sa.or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > sa.func.now()),
         )
         if key.usage_limit is not None:
-            counted = session.execute(
+            counted = session.scalar(
                 sa.update(ApiKey)
                 .where(*still_usable, ApiKey.usage_count < ApiKey.usage_limit)
                 .values(usage_count=ApiKey.usage_count + 1)
+                .returning(ApiKey.usage_count)
                 .execution_options(synchronize_session=False)
             )
-            if counted.rowcount == 0:  # used up, or revoked or expired since it was read
-                session.rollback()
+            if counted is None:  # used up, or revoked or expired since it was read: nothing written yet
                 session.refresh(key)
                 return _refused(
                     _why_not(key, organization, address, datetime.now(UTC)) or "usage_limit_exceeded", key.key_id
@@ -409,13 +406,22 @@ def verify(engine: Engine, token: str, *, ip: str | None = None) -> Verification
                 .values(key_hash=upgraded)
                 .execution_options(synchronize_session=False)
             )
-        session.commit()
         return Verification(
-            True, None, key.key_id, key.organization_id, organization.slug if organization else None, list(key.scopes)
+            valid=True,
+            reason=None,
+            key_id=key.key_id,
+            organization_id=key.organization_id,
+            organization_slug=organization.slug if organization else None,
+            scopes=list(key.scopes),
         )
 
 
-def _why_not(key: ApiKey, organization: Organization | None, address, now: datetime) -> str | None:
+def _why_not(
+    key: ApiKey,
+    organization: Organization | None,
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address | None,
+    now: datetime,
+) -> Reason | None:
     if key.status == KeyStatus.REVOKED:
         return "revoked"
     if status_of(key, now) == KeyStatus.EXPIRED or key.status != KeyStatus.ACTIVE:
@@ -429,5 +435,7 @@ def _why_not(key: ApiKey, organization: Organization | None, address, now: datet
     return None
 
 
-def _refused(reason: str, key_id: str | None = None) -> Verification:
-    return Verification(False, reason, key_id, None, None, [])
+def _refused(reason: Reason, key_id: str | None = None) -> Verification:
+    return Verification(
+        valid=False, reason=reason, key_id=key_id, organization_id=None, organization_slug=None, scopes=[]
+    )

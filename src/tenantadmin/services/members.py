@@ -11,13 +11,14 @@ concurrent commands removing or demoting the last two owners, one is refused.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from tenantadmin.errors import Conflict, InvalidInput, InvalidState, NotFound
 from tenantadmin.store.eventstore import Query, QueryItem
 from tenantadmin.store.models import (
     ApiKey,
@@ -27,14 +28,13 @@ from tenantadmin.store.models import (
     MembershipStatus,
     Organization,
     User,
+    UserStatus,
 )
-from tenantadmin.store.models.users import UserStatus
 
-from . import credentials, validation
+from . import choices, credentials, validation
 from .actor import Actor
-from .errors import Conflict, InvalidInput, InvalidState, NotFound
-from .organizations import HOLDING_EVENTS, find, lifecycle, reload, tags_of
-from .unit import Unit, reading, unit
+from .organizations import HOLDING_EVENTS, find, lifecycle, tags_of, usable
+from .unit import Bind, Unit, reading, unit
 
 
 @dataclass(frozen=True)
@@ -101,12 +101,21 @@ def _tags(organization: Organization, email: str) -> dict[str, str]:
     return tags_of(organization) | {"user": email}
 
 
-def _guard(work: Unit, organization: Organization, email: str | None = None):
+def _boundary(email: str | None = None) -> Callable[[Organization], Query]:
     """Membership decisions about one person in an organization, or (``email`` None) about all of them (its owners):
     guarded by every event that changes who is in it, in which role, with which keys (a removal revokes the member's
     keys), and by its own lifecycle."""
-    tags = {"org_id": str(organization.id)} | ({"user": email} if email else {})
-    return work.guard(Query((QueryItem(types=HOLDING_EVENTS, tags=tags), lifecycle(organization))))
+
+    def boundary(organization: Organization) -> Query:
+        tags = {"org_id": str(organization.id)} | ({"user": email} if email else {})
+        return Query((QueryItem(types=HOLDING_EVENTS, tags=tags), lifecycle(organization)))
+
+    return boundary
+
+
+def _decide(work: Unit, org: str, email: str | None, *, active: bool) -> Organization:
+    """The organization, read after the guard of a decision about ``email`` (or about all its members)."""
+    return usable(work.decide(lambda session: find(session, org), _boundary(email)), active=active)
 
 
 def _membership(session: Session, organization: Organization, email: str) -> tuple[Membership, User]:
@@ -114,18 +123,17 @@ def _membership(session: Session, organization: Organization, email: str) -> tup
         sa.select(Membership, User)
         .join(User, User.id == Membership.user_id)
         .where(Membership.organization_id == organization.id, User.email == email)
-        .execution_options(populate_existing=True)
     ).first()
     if found is None:
         raise NotFound(f"{email} is not a member of {organization.slug!r} and has no invitation to it")
     return found[0], found[1]
 
 
-INVALID_TOKEN = "this invitation token is not valid: unknown, already used, or revoked"
+INVALID_TOKEN = "this invitation token is not valid: unknown, already used, or revoked"  # noqa: S105 (a message, not a secret)
 
 
 def invite(
-    engine: Engine, actor: Actor, org: str, email: str, *, role: str = "member", expires: str | None = None
+    bind: Bind, actor: Actor, org: str, email: str, *, role: str = choices.DEFAULT_ROLE, expires: str | None = None
 ) -> Invitation:
     """Invite ``email``; an unknown address becomes a user with no usable password until they accept."""
     email = validation.email(email)
@@ -133,10 +141,8 @@ def invite(
     now = datetime.now(UTC)
     expires_at = validation.invitation_expiry(expires, now=now)
     token = credentials.new_invitation_token()
-    with unit(engine, actor) as work:
-        organization = find(work.session, org)
-        guard = _guard(work, organization, email)
-        organization = reload(work.session, organization, active=True)
+    with unit(bind, actor) as work:
+        organization = _decide(work, org, email, active=True)
         user = work.session.scalar(sa.select(User).where(User.email == email))
         membership = None
         if user is not None:
@@ -158,7 +164,6 @@ def invite(
             tags=_tags(organization, email),
             subject=("membership", membership_id),
             organization_id=organization.id,
-            condition=guard,
         )
         if user is None:
             user = User(id=uuid.uuid4(), email=email, status=UserStatus.INACTIVE, created_by=work.actor_user_id)
@@ -178,21 +183,18 @@ def invite(
 
 
 def _saved(work: Unit, membership: Membership, user: User) -> MemberRecord:
-    work.session.flush()
-    work.session.refresh(membership)
+    work.saved(membership)
     return record_of(membership, user)
 
 
-def resend(engine: Engine, actor: Actor, org: str, email: str, *, expires: str | None = None) -> Invitation:
+def resend(bind: Bind, actor: Actor, org: str, email: str, *, expires: str | None = None) -> Invitation:
     """A new token (the old one stops working) and a new expiry, for an invitation still pending or expired."""
     email = validation.email(email)
     now = datetime.now(UTC)
     expires_at = validation.invitation_expiry(expires, now=now)
     token = credentials.new_invitation_token()
-    with unit(engine, actor) as work:
-        organization = find(work.session, org)
-        guard = _guard(work, organization, email)
-        organization = reload(work.session, organization, active=True)
+    with unit(bind, actor) as work:
+        organization = _decide(work, org, email, active=True)
         membership, user = _membership(work.session, organization, email)
         if membership.status != MembershipStatus.INVITED:
             raise InvalidState(
@@ -208,25 +210,23 @@ def resend(engine: Engine, actor: Actor, org: str, email: str, *, expires: str |
             tags=_tags(organization, email),
             subject=("membership", membership.id),
             organization_id=organization.id,
-            condition=guard,
         )
         membership.invitation_token = credentials.digest(token)
         membership.invitation_expires_at = expires_at
         return Invitation(_saved(work, membership, user), token)
 
 
-def revoke(engine: Engine, actor: Actor, org: str, email: str) -> MemberRecord:
+def revoke(bind: Bind, actor: Actor, org: str, email: str) -> MemberRecord:
     """Withdraw a pending invitation; its token stops working. Only a pending one: not accepted, not expired."""
     email = validation.email(email)
-    with unit(engine, actor) as work:
-        organization = find(work.session, org)
-        guard = _guard(work, organization, email)
-        organization = reload(work.session, organization, active=False)
+    with unit(bind, actor) as work:
+        organization = _decide(work, org, email, active=False)
         membership, user = _membership(work.session, organization, email)
         state = invitation_state(membership, datetime.now(UTC))
         if state != "pending":
             raise InvalidState(
-                f"the invitation of {email} to {organization.slug!r} is not pending (it is {state or membership.status})"
+                f"the invitation of {email} to {organization.slug!r} is not pending "
+                f"(it is {state or membership.status})"
             )
         work.record(
             "invitation.revoked",
@@ -234,21 +234,20 @@ def revoke(engine: Engine, actor: Actor, org: str, email: str) -> MemberRecord:
             tags=_tags(organization, email),
             subject=("membership", membership.id),
             organization_id=organization.id,
-            condition=guard,
         )
         membership.status = MembershipStatus.REVOKED
         membership.invitation_token = None
         return _saved(work, membership, user)
 
 
-def accept(engine: Engine, actor: Actor, token: str, password: str) -> MemberRecord:
+def accept(bind: Bind, actor: Actor, token: str, password: str) -> MemberRecord:
     """Join with an invitation's token. Expired, revoked and used tokens are refused.
 
     Someone new chooses their password here. Someone who already has an account must give its password instead: the
     token alone (which the inviting operator has seen) must never let anyone take over an existing account.
     """
     token_digest = credentials.digest(token)
-    with reading(engine) as session:
+    with reading(bind) as session:
         invited = session.execute(
             sa.select(User.email, User.password_hash)
             .join(Membership, Membership.user_id == User.id)
@@ -264,14 +263,17 @@ def accept(engine: Engine, actor: Actor, token: str, password: str) -> MemberRec
         new_hash = None
     else:
         raise InvalidState(f"{invited.email} already has an account: give its password to accept")
-    with unit(engine, actor) as work:
-        found = work.session.execute(
+
+    def invited_to(session: Session) -> Organization:
+        found = session.scalar(
             sa.select(Organization).join(Membership).where(Membership.invitation_token == token_digest)
-        ).scalar()
+        )
         if found is None:
             raise NotFound(INVALID_TOKEN)
-        guard = _guard(work, found, invited.email)
-        organization = reload(work.session, found, active=True)
+        return found
+
+    with unit(bind, actor) as work:
+        organization = usable(work.decide(invited_to, _boundary(invited.email)), active=True)
         membership, user = _membership(work.session, organization, invited.email)
         if membership.invitation_token != token_digest or membership.status != MembershipStatus.INVITED:
             raise NotFound(INVALID_TOKEN)
@@ -289,7 +291,6 @@ def accept(engine: Engine, actor: Actor, token: str, password: str) -> MemberRec
             tags=_tags(organization, user.email),
             subject=("membership", membership.id),
             organization_id=organization.id,
-            condition=guard,
         )
         if new_hash is not None:
             user.password_hash = new_hash
@@ -302,13 +303,11 @@ def accept(engine: Engine, actor: Actor, token: str, password: str) -> MemberRec
         return _saved(work, membership, user)
 
 
-def change_role(engine: Engine, actor: Actor, org: str, email: str, role: str) -> MemberRecord:
+def change_role(bind: Bind, actor: Actor, org: str, email: str, role: str) -> MemberRecord:
     email = validation.email(email)
     new_role = validation.role(role)
-    with unit(engine, actor) as work:
-        organization = find(work.session, org)
-        guard = _guard(work, organization)
-        organization = reload(work.session, organization, active=True)
+    with unit(bind, actor) as work:
+        organization = _decide(work, org, None, active=True)
         membership, user = _membership(work.session, organization, email)
         if membership.status not in (MembershipStatus.ACTIVE, MembershipStatus.INVITED):
             raise InvalidState(f"{email} is not a member of {organization.slug!r} (membership {membership.status})")
@@ -321,19 +320,16 @@ def change_role(engine: Engine, actor: Actor, org: str, email: str, role: str) -
             tags=_tags(organization, email),
             subject=("membership", membership.id),
             organization_id=organization.id,
-            condition=guard,
         )
         membership.role = new_role
         return _saved(work, membership, user)
 
 
-def remove(engine: Engine, actor: Actor, org: str, email: str) -> MemberRecord:
+def remove(bind: Bind, actor: Actor, org: str, email: str) -> MemberRecord:
     """The membership becomes ``left``; the user stays (they may belong elsewhere, and the log names them)."""
     email = validation.email(email)
-    with unit(engine, actor) as work:
-        organization = find(work.session, org)
-        guard = _guard(work, organization)
-        organization = reload(work.session, organization, active=False)
+    with unit(bind, actor) as work:
+        organization = _decide(work, org, None, active=False)
         membership, user = _membership(work.session, organization, email)
         if membership.status == MembershipStatus.INVITED:
             raise InvalidState(f"{email} has only been invited to {organization.slug!r}: revoke the invitation instead")
@@ -349,7 +345,7 @@ def remove(engine: Engine, actor: Actor, org: str, email: str) -> MemberRecord:
                 ApiKey.status != KeyStatus.REVOKED,
             )
         ).all()
-        tags: dict[str, str | list[str]] = _tags(organization, email)
+        tags: dict[str, str | list[str]] = dict(_tags(organization, email))
         if keys:
             tags["key"] = [key.key_id for key in keys]
         work.record(
@@ -358,14 +354,10 @@ def remove(engine: Engine, actor: Actor, org: str, email: str) -> MemberRecord:
             tags=tags,
             subject=("membership", membership.id),
             organization_id=organization.id,
-            condition=guard,
         )
         now = datetime.now(UTC)
         for key in keys:  # a member who leaves takes no key of the organization's along
-            key.status = KeyStatus.REVOKED
-            key.revoked_at = now
-            key.revoked_by = work.actor_user_id
-            key.revocation_reason = "member removed"
+            key.revoke(by=work.actor_user_id, reason="member removed", at=now)
         membership.status = MembershipStatus.LEFT
         membership.left_at = now
         return _saved(work, membership, user)
@@ -381,15 +373,15 @@ def _keep_an_owner(session: Session, organization: Organization, membership: Mem
             Membership.status == MembershipStatus.ACTIVE,
         )
     )
-    if owners <= 1:
+    if (owners or 0) <= 1:
         raise InvalidState(
             f"cannot {doing} the last active owner of {organization.slug!r}: make someone else owner first"
         )
 
 
-def list_(engine: Engine, org: str, *, include_past: bool = False) -> list[MemberRecord]:
+def list_(bind: Bind, org: str, *, include_past: bool = False) -> list[MemberRecord]:
     """Members and invitations, owners first; those who left and revoked invitations only with ``include_past``."""
-    with reading(engine) as session:
+    with reading(bind) as session:
         organization = find(session, org)
         statement = (
             sa.select(Membership, User)
@@ -401,6 +393,3 @@ def list_(engine: Engine, org: str, *, include_past: bool = False) -> list[Membe
             statement = statement.where(Membership.status.not_in([MembershipStatus.LEFT, MembershipStatus.REVOKED]))
         now = datetime.now(UTC)
         return [record_of(membership, user, now) for membership, user in session.execute(statement)]
-
-
-EXPIRY_HELP = f"default {validation.INVITATION_DEFAULT.days}d, at most {validation.INVITATION_LONGEST.days}d"

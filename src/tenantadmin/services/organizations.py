@@ -13,16 +13,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from tenantadmin.errors import Conflict, InvalidInput, InvalidState, NotFound
 from tenantadmin.store.eventstore import Query, QueryItem
 from tenantadmin.store.models import ApiKey, KeyStatus, Membership, MembershipStatus, Organization, OrganizationStatus
 
-from . import validation
+from . import choices, validation
 from .actor import Actor
-from .errors import Conflict, InvalidInput, InvalidState, NotFound
-from .unit import Unit, reading, unit
+from .unit import Bind, Unit, reading, unit
 
 SLUG_EVENTS = ("organization.created", "organization.updated", "organization.deleted")
 LIFECYCLE_EVENTS = (
@@ -62,6 +61,7 @@ TEXT_FIELDS = {
     "postal_code": 20,
     "subscription_tier": 50,
 }
+REQUIRED_FIELDS = frozenset({"name", "subscription_tier"})
 
 
 @dataclass(frozen=True)
@@ -133,9 +133,10 @@ def _clean(changes: dict[str, Any]) -> dict[str, Any]:
             cleaned[name] = validation.slug(value)
         elif name == "email":
             cleaned[name] = validation.email(value) if value else None
+        elif name in REQUIRED_FIELDS:
+            cleaned[name] = validation.required_text(value, name, longest=TEXT_FIELDS[name])
         elif name in TEXT_FIELDS:
-            required = name in {"name", "subscription_tier"}
-            cleaned[name] = validation.text(value, name, required=required, longest=TEXT_FIELDS[name])
+            cleaned[name] = validation.text(value, name, longest=TEXT_FIELDS[name])
         elif name in {"settings", "metadata"}:
             if not isinstance(value, dict):
                 raise InvalidInput(f"{name} must be a JSON object")
@@ -145,11 +146,11 @@ def _clean(changes: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
-def create(engine: Engine, actor: Actor, *, name: str, slug: str, **fields: Any) -> OrganizationRecord:
+def create(bind: Bind, actor: Actor, *, name: str, slug: str, **fields: Any) -> OrganizationRecord:
     values = _clean({"name": name, "slug": slug, **fields})
-    values.setdefault("subscription_tier", "free")
-    with unit(engine, actor) as work:
-        guard = work.guard(Query.of(types=SLUG_EVENTS, tags={"org": values["slug"]}))
+    values.setdefault("subscription_tier", choices.DEFAULT_TIER)
+    with unit(bind, actor) as work:
+        work.guard(Query.of(types=SLUG_EVENTS, tags={"org": values["slug"]}))
         _refuse_taken_slug(work.session, values["slug"])
         organization = Organization(
             id=uuid.uuid4(),
@@ -160,16 +161,14 @@ def create(engine: Engine, actor: Actor, *, name: str, slug: str, **fields: Any)
         )
         work.record(
             "organization.created",
-            {key: value for key, value in values.items()},
+            dict(values),
             tags=tags_of(organization),
             subject=("organization", organization.id),
             organization_id=organization.id,
-            condition=guard,
             refusal=Conflict(f"slug {values['slug']!r} was taken by another command just now"),
         )
         work.session.add(organization)
-        work.session.flush()
-        work.session.refresh(organization)
+        work.saved(organization)
         return record_of(organization)
 
 
@@ -181,19 +180,21 @@ def _refuse_taken_slug(session: Session, slug: str) -> None:
         raise Conflict(f"slug {slug!r} is already taken")
 
 
-def update(engine: Engine, actor: Actor, ref: str, **changes: Any) -> OrganizationRecord:
+def update(bind: Bind, actor: Actor, ref: str, **changes: Any) -> OrganizationRecord:
     """Change some fields; the event holds each changed field before and after. No change at all is refused."""
     values = _clean(changes)
     if not values:
         raise InvalidInput("nothing to update: name at least one field")
-    with unit(engine, actor) as work:
-        organization = find(work.session, ref)
+
+    def boundary(organization: Organization) -> Query:
         items = [lifecycle(organization)]
+        if values.get("slug", organization.slug) != organization.slug:
+            items.append(QueryItem(types=SLUG_EVENTS, tags={"org": values["slug"]}))
+        return Query(tuple(items))
+
+    with unit(bind, actor) as work:
+        organization = usable(work.decide(lambda session: find(session, ref), boundary), active=False)
         new_slug = values.get("slug", organization.slug)
-        if new_slug != organization.slug:
-            items.append(QueryItem(types=SLUG_EVENTS, tags={"org": new_slug}))
-        guard = work.guard(Query(tuple(items)))
-        organization = reload(work.session, organization, active=False)
         if new_slug != organization.slug:
             _refuse_taken_slug(work.session, new_slug)
         current = {"metadata": organization.metadata_} | {
@@ -202,7 +203,7 @@ def update(engine: Engine, actor: Actor, ref: str, **changes: Any) -> Organizati
         changed = {name: value for name, value in values.items() if current[name] != value}
         if not changed:
             raise InvalidState(f"organization {organization.slug!r} already has those values")
-        tags = tags_of(organization)
+        tags: dict[str, str | list[str]] = dict(tags_of(organization))
         if "slug" in changed:
             tags["org"] = [organization.slug, new_slug]
         work.record(
@@ -211,7 +212,6 @@ def update(engine: Engine, actor: Actor, ref: str, **changes: Any) -> Organizati
             tags=tags,
             subject=("organization", organization.id),
             organization_id=organization.id,
-            condition=guard,
         )
         for name, value in changed.items():
             setattr(organization, "metadata_" if name == "metadata" else name, value)
@@ -225,9 +225,8 @@ def lifecycle(organization: Organization) -> QueryItem:
     return QueryItem(types=LIFECYCLE_EVENTS, tags={"org_id": str(organization.id)})
 
 
-def reload(session: Session, organization: Organization, *, active: bool) -> Organization:
-    """The organization read again, after the guard; refused when deleted, or (``active``) when not active."""
-    session.refresh(organization)
+def usable(organization: Organization, *, active: bool) -> Organization:
+    """The organization, refused when deleted, or (``active``) when not active."""
     if organization.status == OrganizationStatus.DELETED or (
         active and organization.status != OrganizationStatus.ACTIVE
     ):
@@ -236,31 +235,29 @@ def reload(session: Session, organization: Organization, *, active: bool) -> Org
 
 
 def _refreshed(work: Unit, organization: Organization) -> OrganizationRecord:
-    work.session.flush()
-    work.session.refresh(organization)
+    work.saved(organization)
     return _with_counts(work.session, organization)
 
 
-def suspend(engine: Engine, actor: Actor, ref: str, *, reason: str) -> OrganizationRecord:
-    reason = validation.text(reason, "reason", required=True, longest=1000)
-    return _move(engine, actor, ref, "organization.suspended", OrganizationStatus.SUSPENDED, {"reason": reason})
+def suspend(bind: Bind, actor: Actor, ref: str, *, reason: str) -> OrganizationRecord:
+    required = validation.required_text(reason, "reason", longest=1000)
+    return _move(bind, actor, ref, "organization.suspended", OrganizationStatus.SUSPENDED, {"reason": required})
 
 
-def reactivate(engine: Engine, actor: Actor, ref: str) -> OrganizationRecord:
-    return _move(engine, actor, ref, "organization.reactivated", OrganizationStatus.ACTIVE, {})
+def reactivate(bind: Bind, actor: Actor, ref: str) -> OrganizationRecord:
+    return _move(bind, actor, ref, "organization.reactivated", OrganizationStatus.ACTIVE, {})
 
 
 def _move(
-    engine: Engine, actor: Actor, ref: str, event: str, target: OrganizationStatus, data: dict[str, Any]
+    bind: Bind, actor: Actor, ref: str, event: str, target: OrganizationStatus, data: dict[str, Any]
 ) -> OrganizationRecord:
     allowed = {
         OrganizationStatus.SUSPENDED: {OrganizationStatus.ACTIVE, OrganizationStatus.INACTIVE},
         OrganizationStatus.ACTIVE: {OrganizationStatus.SUSPENDED, OrganizationStatus.INACTIVE},
     }[target]
-    with unit(engine, actor) as work:
-        organization = find(work.session, ref)
-        guard = work.guard(Query((lifecycle(organization),)))
-        organization = reload(work.session, organization, active=False)
+    with unit(bind, actor) as work:
+        found = work.decide(lambda session: find(session, ref), lambda organization: Query((lifecycle(organization),)))
+        organization = usable(found, active=False)
         if organization.status not in allowed:
             raise InvalidState(f"organization {organization.slug!r} is {organization.status}: it cannot be {target}")
         work.record(
@@ -269,28 +266,22 @@ def _move(
             tags=tags_of(organization),
             subject=("organization", organization.id),
             organization_id=organization.id,
-            condition=guard,
         )
         organization.status = target
         organization.updated_by = work.actor_user_id
         return _refreshed(work, organization)
 
 
-def delete(engine: Engine, actor: Actor, ref: str) -> OrganizationRecord:
+def delete(bind: Bind, actor: Actor, ref: str) -> OrganizationRecord:
     """Status ``deleted``: the row and its history stay, its slug is free again, its keys are revoked and its
     pending invitations voided, all in the one event ``organization.deleted`` (tagged with every key it revoked)."""
-    with unit(engine, actor) as work:
-        organization = find(work.session, ref)
-        held = {"org_id": str(organization.id)}
-        guard = work.guard(
-            Query(
-                (
-                    lifecycle(organization),
-                    QueryItem(types=HOLDING_EVENTS, tags=held),  # the keys and invitations it revokes
-                )
-            )
-        )
-        organization = reload(work.session, organization, active=False)
+
+    def boundary(organization: Organization) -> Query:
+        held = QueryItem(types=HOLDING_EVENTS, tags={"org_id": str(organization.id)})  # what it revokes and voids
+        return Query((lifecycle(organization), held))
+
+    with unit(bind, actor) as work:
+        organization = usable(work.decide(lambda session: find(session, ref), boundary), active=False)
         now = datetime.now(UTC)
         keys = work.session.scalars(
             sa.select(ApiKey).where(ApiKey.organization_id == organization.id, ApiKey.status != KeyStatus.REVOKED)
@@ -313,13 +304,9 @@ def delete(engine: Engine, actor: Actor, ref: str) -> OrganizationRecord:
             tags=tags,
             subject=("organization", organization.id),
             organization_id=organization.id,
-            condition=guard,
         )
         for key in keys:
-            key.status = KeyStatus.REVOKED
-            key.revoked_at = now
-            key.revoked_by = work.actor_user_id
-            key.revocation_reason = "organization deleted"
+            key.revoke(by=work.actor_user_id, reason="organization deleted", at=now)
         for invitation in invitations:
             invitation.status = MembershipStatus.REVOKED
             invitation.invitation_token = None
@@ -328,7 +315,7 @@ def delete(engine: Engine, actor: Actor, ref: str) -> OrganizationRecord:
         return _refreshed(work, organization)
 
 
-def _counts():
+def _counts() -> tuple[sa.ScalarSelect[int], sa.ScalarSelect[int]]:
     members = (
         sa.select(sa.func.count())
         .where(Membership.organization_id == Organization.id, Membership.status == MembershipStatus.ACTIVE)
@@ -352,12 +339,12 @@ def _with_counts(session: Session, organization: Organization) -> OrganizationRe
     return record_of(organization, found[0], found[1])
 
 
-def show(engine: Engine, ref: str) -> OrganizationRecord:
-    with reading(engine) as session:
+def show(bind: Bind, ref: str) -> OrganizationRecord:
+    with reading(bind) as session:
         return _with_counts(session, find(session, ref))
 
 
-def list_(engine: Engine, *, status: str | None = None, search: str | None = None) -> list[OrganizationRecord]:
+def list_(bind: Bind, *, status: str | None = None, search: str | None = None) -> list[OrganizationRecord]:
     """Newest first. Deleted organizations only when asked for by status. ``search`` looks in name, slug and domain."""
     members, keys = _counts()
     statement = sa.select(Organization, members, keys).order_by(Organization.created_at.desc(), Organization.slug)
@@ -367,7 +354,9 @@ def list_(engine: Engine, *, status: str | None = None, search: str | None = Non
         try:
             statement = statement.where(Organization.status == OrganizationStatus(status))
         except ValueError:
-            raise InvalidInput(f"invalid status {status!r}: one of {', '.join(OrganizationStatus)}") from None
+            raise InvalidInput(
+                f"invalid status {status!r}: one of {', '.join(choices.ORGANIZATION_STATUSES)}"
+            ) from None
     if search:
         pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         statement = statement.where(
@@ -375,5 +364,5 @@ def list_(engine: Engine, *, status: str | None = None, search: str | None = Non
                 Organization.name.ilike(pattern), Organization.slug.ilike(pattern), Organization.domain.ilike(pattern)
             )
         )
-    with reading(engine) as session:
+    with reading(bind) as session:
         return [record_of(row[0], row[1], row[2]) for row in session.execute(statement)]

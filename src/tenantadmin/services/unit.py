@@ -1,32 +1,46 @@
-"""One command, one transaction: read what the decision needs, decide, append the events, change the tables, commit.
+"""One command, one transaction: find what it is about, guard its boundary, read it again, check, record, change.
 
-A decision is guarded by an append condition over the events that could change it. Its ``after`` is the store's
-settled head, read *before* the tables the decision looks at: whatever a concurrent command changes after that read
-is recorded by an event past the head, and the append then fails instead of committing a decision made on stale
-rows. The events are appended before the tables change, so a racing command waits on the boundary's lock (and is
-refused cleanly) rather than on a row or a unique index.
+Every command that changes anything follows the same steps, in this order, through ``Unit``:
+
+1. **find** what the command names (an organization, a key): a first read, to learn which boundary its decision is in;
+2. **guard** that boundary: the store's settled head, read *before* any row the decision looks at, becomes the
+   ``after`` of the command's append condition over the events that could change the decision;
+3. **read again** what was found (``Unit.decide`` does 1 to 3), and whatever else the decision needs;
+4. **check** the rules, raising a ServiceError (nothing has been written);
+5. **record** the event under that condition (``Unit.record``), *before* changing the tables, so that a racing command
+   waits on the boundary's lock and is refused cleanly rather than on a row or a unique index; then change the tables.
+
+Whatever a concurrent command changes after the guard is recorded by an event past the head, so the append fails
+instead of committing a decision made on rows that are no longer true. A command given a connection in a transaction
+of the caller's runs in a savepoint inside it (tests that need no concurrency use the rolled-back connection).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 from uuid6 import uuid7
 
 from tenantadmin import __version__
-from tenantadmin.store.errors import DatabaseError, DatabaseUnavailable
+from tenantadmin.errors import Conflict, ServiceError
+from tenantadmin.store.errors import translated
 from tenantadmin.store.eventstore import AppendCondition, AppendConditionFailed, Event, EventStore, Query
 from tenantadmin.store.models import User
 
 from .actor import Actor
-from .errors import Conflict, InvalidInput, ServiceError
+
+# What every service takes: an Engine (each command a transaction of its own), or a Connection in a transaction the
+# caller began (each command a savepoint in it, committed or rolled back with the caller's transaction).
+Bind = Engine | Connection
+
+Found = TypeVar("Found")
 
 
 @dataclass
@@ -36,27 +50,37 @@ class Unit:
     actor_user_id: uuid.UUID | None
     correlation_id: str
     store: EventStore
+    condition: AppendCondition | None = None
 
-    def guard(self, query: Query) -> AppendCondition:
-        """A condition failing if an event matching ``query`` is recorded after now. Call it before reading rows."""
-        head = self.store.read(query, limit=0, connection=self.session.connection()).head
-        return AppendCondition(query, after=head)
+    def guard(self, boundary: Query) -> None:
+        """Guard the decision by the events of ``boundary``: the command's event is refused if one is recorded after
+        now. Call it before reading any row the decision looks at (``decide`` does, for what the command names)."""
+        self.condition = AppendCondition(boundary, after=self.store.head(connection=self.session.connection()))
+
+    def decide(self, find: Callable[[Session], Found], boundary: Callable[[Found], Query]) -> Found:
+        """Find what the command is about, guard ``boundary(found)``, and find it again: what is returned was read
+        after the guard, so any change to it since is caught by the command's append condition."""
+        self.guard(boundary(find(self.session)))
+        self.session.expire_all()  # the second read refreshes every row the first one loaded
+        return find(self.session)
 
     def record(
         self,
-        type: str,
+        event_type: str,
         data: Mapping[str, Any],
         *,
         tags: Mapping[str, str | Sequence[str]],
         subject: tuple[str, uuid.UUID],
         organization_id: uuid.UUID | None = None,
-        condition: AppendCondition | None = None,
         refusal: ServiceError | None = None,
     ) -> int:
-        """Append one event of this command; when ``condition`` fails, raise ``refusal`` (a Conflict by default)."""
+        """Append the command's event under its guard; when the guard fails, raise ``refusal`` (a Conflict by
+        default). A command that has not guarded its decision cannot record it."""
+        if self.condition is None:
+            raise RuntimeError("a command records its event under its guard: call guard() or decide() first")
         actor_tag = {"actor": self.actor.email} if self.actor.email else {}
         event = Event(
-            type=type,
+            type=event_type,
             data=dict(data),
             tags={**tags, **actor_tag},
             metadata={
@@ -74,39 +98,57 @@ class Unit:
             source=self.actor.source,
         )
         try:
-            return self.store.append([event], condition, connection=self.session.connection())
+            return self.store.append([event], self.condition, connection=self.session.connection())
         except AppendConditionFailed:
             raise refusal or Conflict("another command changed the same thing at the same time: try again") from None
 
-
-@contextmanager
-def unit(engine: Engine, actor: Actor) -> Iterator[Unit]:
-    """A command's transaction: committed when the block ends, rolled back (nothing written) when it raises."""
-    try:
-        with Session(engine, expire_on_commit=False) as session, session.begin():
-            user_id = session.scalar(sa.select(User.id).where(User.email == actor.email)) if actor.email else None
-            yield Unit(session, actor, user_id, str(uuid7()), EventStore(engine))
-    except sa.exc.OperationalError as error:
-        raise DatabaseUnavailable(f"the database went away: {_reason(error)}") from error
-    except sa.exc.IntegrityError as error:  # a rule the database enforces, met by a command that raced another
-        raise Conflict(f"refused by the database: {_reason(error)}") from error
-    except sa.exc.DataError as error:  # a value out of a column's range that validation let through
-        raise InvalidInput(f"refused by the database: {_reason(error)}") from error
-    except sa.exc.DBAPIError as error:
-        raise DatabaseError(f"the database refused the command: {_reason(error)}") from error
+    def saved(self, *rows: object) -> None:
+        """Write the changes so far, and read ``rows`` back as the database now has them (defaults, triggers)."""
+        self.session.flush()
+        for row in rows:
+            self.session.refresh(row)
 
 
 @contextmanager
-def reading(engine: Engine) -> Iterator[Session]:
-    """A session that is no command's: for lists and details, and for verifying keys (which records no event)."""
-    try:
-        with Session(engine) as opened:
-            yield opened
-    except sa.exc.OperationalError as error:
-        raise DatabaseUnavailable(f"the database went away: {_reason(error)}") from error
-    except sa.exc.DBAPIError as error:
-        raise DatabaseError(f"the database refused: {_reason(error)}") from error
+def transaction(bind: Bind) -> Iterator[Session]:
+    """A session in a transaction: committed when the block ends, rolled back (nothing written) when it raises.
+
+    On an Engine the transaction is its own; on a Connection it is a savepoint in the caller's transaction.
+    """
+    with (
+        translated("not done"),
+        Session(bind, expire_on_commit=False, join_transaction_mode="create_savepoint") as session,
+        session.begin(),
+    ):
+        yield session
 
 
-def _reason(error: sa.exc.DBAPIError) -> str:
-    return str(error.orig).strip().splitlines()[0] if error.orig is not None else str(error)
+@contextmanager
+def unit(bind: Bind, actor: Actor) -> Iterator[Unit]:
+    """A command's transaction, with what it records its event by."""
+    with transaction(bind) as session:
+        user_id = session.scalar(sa.select(User.id).where(User.email == actor.email)) if actor.email else None
+        yield Unit(session, actor, user_id, str(uuid7()), store_of(bind))
+
+
+@contextmanager
+def reading(bind: Bind) -> Iterator[Session]:
+    """A session that is no command's and writes nothing: for lists and details."""
+    with translated("cannot read the database"), Session(bind) as session:
+        yield session
+
+
+@contextmanager
+def connected(bind: Bind) -> Iterator[Connection]:
+    """A connection that is no command's, for a read made of several statements: the caller's, or the engine's."""
+    with translated("cannot read the database"):
+        if isinstance(bind, Connection):
+            yield bind
+            return
+        with bind.connect() as connection:
+            yield connection
+
+
+def store_of(bind: Bind) -> EventStore:
+    """The event store of the database ``bind`` is on."""
+    return EventStore(bind if isinstance(bind, Engine) else bind.engine)

@@ -9,22 +9,18 @@ import ipaddress
 import re
 from datetime import UTC, datetime, timedelta
 
-from tenantadmin.store.models.api_keys import IpNetwork, KeyType
-from tenantadmin.store.models.memberships import MemberRole
-from tenantadmin.store.models.organizations import SLUG_MAX_LENGTH, SLUG_PATTERN
-from tenantadmin.store.models.users import EMAIL_PATTERN
+from tenantadmin.errors import InvalidInput
+from tenantadmin.store.eventstore import TAG_KEY_PATTERN
+from tenantadmin.store.models import EMAIL_PATTERN, SLUG_MAX_LENGTH, SLUG_PATTERN, KeyType, MemberRole
+from tenantadmin.store.models.api_keys import IpNetwork
 
-from .errors import InvalidInput
+from . import choices
 
 _SLUG = re.compile(SLUG_PATTERN)
 _EMAIL = re.compile(EMAIL_PATTERN)
 _SCOPE = re.compile(r"^[a-z][a-z0-9_.:*-]{0,99}$")
 _DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-_TAG_KEY = re.compile(r"^[a-z][a-z0-9_.-]{0,62}$")
-
-INVITATION_DEFAULT = timedelta(days=7)
-INVITATION_LONGEST = timedelta(days=30)
 
 
 def slug(value: str) -> str:
@@ -47,14 +43,21 @@ def email(value: str) -> str:
     return normalised
 
 
-def text(value: str | None, field: str, *, required: bool = False, longest: int = 255) -> str | None:
+def text(value: str | None, field: str, *, longest: int = 255) -> str | None:
+    """Trimmed; None when blank."""
     cleaned = value.strip() if value is not None else None
     if not cleaned:
-        if required:
-            raise InvalidInput(f"{field} must not be blank")
         return None
     if len(cleaned) > longest:
         raise InvalidInput(f"{field} is too long: at most {longest} characters")
+    return cleaned
+
+
+def required_text(value: str | None, field: str, *, longest: int = 255) -> str:
+    """Trimmed, and refused when blank."""
+    cleaned = text(value, field, longest=longest)
+    if cleaned is None:
+        raise InvalidInput(f"{field} must not be blank")
     return cleaned
 
 
@@ -62,14 +65,14 @@ def role(value: str) -> MemberRole:
     try:
         return MemberRole(value)
     except ValueError:
-        raise InvalidInput(f"invalid role {value!r}: one of {', '.join(MemberRole)}") from None
+        raise InvalidInput(f"invalid role {value!r}: one of {', '.join(choices.ROLES)}") from None
 
 
 def key_type(value: str) -> KeyType:
     try:
         return KeyType(value)
     except ValueError:
-        raise InvalidInput(f"invalid key type {value!r}: one of {', '.join(KeyType)}") from None
+        raise InvalidInput(f"invalid key type {value!r}: one of {', '.join(choices.KEY_TYPES)}") from None
 
 
 def scopes(values: list[str] | tuple[str, ...]) -> list[str]:
@@ -143,15 +146,16 @@ def expiry(
 
 
 def invitation_expiry(value: str | None, *, now: datetime | None = None) -> datetime:
-    """When an invitation made now expires: 7 days unless said, at most 30."""
-    expires = expiry(value, now=now or datetime.now(UTC), default=INVITATION_DEFAULT, longest=INVITATION_LONGEST)
-    assert expires is not None  # a default is given
-    return expires
+    """When an invitation made now expires (choices.INVITATION_EXPIRY_HELP)."""
+    when = now or datetime.now(UTC)
+    return (
+        expiry(value, now=when, default=None, longest=choices.INVITATION_LONGEST) or when + choices.INVITATION_DEFAULT
+    )
 
 
 def tag_filter(value: str) -> tuple[str, str]:
     """``key=value``, as events are tagged (org=acme, user=ada@example.com, key=k_3f9…)."""
     key, sep, tag_value = value.partition("=")
-    if not sep or not _TAG_KEY.match(key) or not tag_value:
+    if not sep or not TAG_KEY_PATTERN.match(key) or not tag_value:
         raise InvalidInput(f"invalid tag filter {value!r}: key=value, like org=acme")
     return key, tag_value

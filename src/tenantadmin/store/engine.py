@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
+import psycopg
 import sqlalchemy as sa
 from psycopg.types.json import set_json_loads
 from sqlalchemy.engine import URL, Engine, make_url
@@ -28,7 +31,7 @@ def create_engine(url: str | URL, **options: object) -> Engine:
     return engine
 
 
-def _fast_json(driver_connection, _record) -> None:
+def _fast_json(driver_connection: psycopg.Connection[Any], _record: object) -> None:
     """JSON columns parsed by orjson: reading a page of events is mostly parsing their data, metadata and tags."""
     set_json_loads(orjson.loads, driver_connection)
 

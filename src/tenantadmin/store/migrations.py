@@ -6,14 +6,17 @@ milliseconds); a test keeps it equal to the scripts' head.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from tenantadmin.errors import InvalidInput, SchemaOutOfDate
+
 from .engine import safe_url
-from .errors import RevisionError, SchemaOutOfDate, reported
+from .errors import translated
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -46,7 +49,8 @@ def current_revision(connection: Connection) -> str | None:
     """The database's revision; None for a database tenantadmin never migrated."""
     if connection.scalar(sa.text("SELECT to_regclass('alembic_version')")) is None:
         return None
-    return connection.scalar(sa.text("SELECT version_num FROM alembic_version"))
+    revision = connection.scalar(sa.text("SELECT version_num FROM alembic_version"))
+    return None if revision is None else str(revision)
 
 
 def is_known(revision: str) -> bool:
@@ -72,14 +76,14 @@ def downgrade(engine: Engine, revision: str) -> None:
     _run(engine, command.downgrade, revision)
 
 
-def _run(engine: Engine, move, revision: str) -> None:
+def _run(engine: Engine, move: Callable[[Config, str], None], revision: str) -> None:
     from alembic.util import CommandError
 
     try:
-        with reported(f"cannot migrate {safe_url(engine.url)}"), engine.begin() as connection:
+        with translated(f"cannot migrate {safe_url(engine.url)}"), engine.begin() as connection:
             move(alembic_config(connection), revision)
     except CommandError as error:
-        raise RevisionError(str(error)) from error
+        raise InvalidInput(str(error)) from error
 
 
 def require_head(revision: str | None, url: str) -> None:

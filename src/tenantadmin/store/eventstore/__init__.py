@@ -1,23 +1,29 @@
-"""A DCB event store on PostgreSQL (dcb.events/specification)."""
+"""A DCB event store on PostgreSQL (dcb.events/specification): its public API, which is all that layers above use."""
 
 from .model import (
+    TAG_KEY_PATTERN,
     AppendCondition,
     AppendConditionFailed,
     Event,
+    EventSource,
     Query,
     QueryItem,
     ReadResult,
     SequencedEvent,
+    tag_strings,
 )
 from .store import EventStore
 
 __all__ = [
+    "TAG_KEY_PATTERN",
     "AppendCondition",
     "AppendConditionFailed",
     "Event",
+    "EventSource",
     "EventStore",
     "Query",
     "QueryItem",
     "ReadResult",
     "SequencedEvent",
+    "tag_strings",
 ]

@@ -65,8 +65,10 @@ def encode(events: Sequence[Event]) -> str:
 
 
 def decode(row: Sequence[Any]) -> SequencedEvent:
+    # fmt: off
     (position, id_, recorded_at, type_, data, metadata, tags, aggregate_type, aggregate_id, user_id,
-     organization_id, session_id, correlation_id, causation_id, source, ip_address, user_agent, occurred_at) = row  # fmt: skip
+     organization_id, session_id, correlation_id, causation_id, source, ip_address, user_agent, occurred_at) = row
+    # fmt: on
     event = Event.recorded(
         type=type_,
         data=data,

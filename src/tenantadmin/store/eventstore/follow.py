@@ -4,9 +4,10 @@ A position is taken when a transaction inserts and becomes visible when it commi
 position 5 may commit after the one that took 6: a reader that just asked for ``position > last`` would deliver 6 and
 never see 5. The follower therefore delivers only up to the first gap in the positions it sees. A gap is either an
 append still in progress or one that rolled back; to tell which, the follower notes the transactions then holding the
-store's global writer lock (writers.py) and waits for them to end. A missing position below one already visible was taken before it, so its
-transaction held that lock when the gap was seen, unless it had already ended. After the wait, what is still missing
-will never appear, and the follower moves past it. Transactions that do not append events never delay it.
+store's global writer lock (writers.py) and waits for them to end. A missing position below one already visible was
+taken before it, so its transaction held that lock when the gap was seen, unless it had already ended. After the wait,
+what is still missing will never appear, and the follower moves past it. Transactions that do not append events never
+delay it.
 
 It wakes on LISTEN/NOTIFY, and polls besides, so that a lost notification or a dropped connection only delays an
 event; a failed read is retried from the last delivered position, so nothing is skipped or repeated.
@@ -27,9 +28,10 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from ..errors import first_line, translate
 from . import codec
 from .model import Query, SequencedEvent
-from .queries import positions_sql
+from .queries import events_sql
 from .writers import appends_in_progress, wait_until_ended
 
 CHANNEL = "tenantadmin_events"
@@ -50,25 +52,26 @@ class _Listener:
         self.conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         self.connection: psycopg.Connection[Any] | None = None
 
-    def listen(self) -> bool:
+    def listen(self) -> psycopg.Connection[Any] | None:
+        """The LISTEN connection, opened if need be; None while it cannot be."""
         if self.connection is None:
             try:
                 self.connection = psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5)
                 self.connection.execute(f"LISTEN {CHANNEL}")
             except psycopg.Error:
                 self.close()
-        return self.connection is not None
+        return self.connection
 
     def wait(self, seconds: float, stop: threading.Event) -> None:
         """Until a notification arrives, ``seconds`` pass, or ``stop`` is set (noticed within a quarter second)."""
         deadline = time.monotonic() + seconds
         while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
-            if not self.listen():
+            connection = self.listen()
+            if connection is None:
                 stop.wait(min(left, STOP_CHECK_SECONDS))
                 continue
-            assert self.connection is not None
             try:
-                if any(True for _ in self.connection.notifies(timeout=min(left, STOP_CHECK_SECONDS), stop_after=1)):
+                if any(True for _ in connection.notifies(timeout=min(left, STOP_CHECK_SECONDS), stop_after=1)):
                     return
             except psycopg.Error:
                 self.close()
@@ -110,10 +113,7 @@ class _Cursor:
 
     def _deliver(self, connection: Connection, upto: int) -> Iterator[SequencedEvent]:
         params: dict[str, Any] = {}
-        matching = positions_sql(self.query, params, after=self.last, limit=None, backwards=False, upto=upto)
-        rows = connection.exec_driver_sql(
-            f"SELECT {codec.COLUMNS} FROM events WHERE position IN ({matching}) ORDER BY position", params
-        )
+        rows = connection.exec_driver_sql(events_sql(self.query, params, after=self.last, upto=upto), params)
         for row in rows.all():
             yield codec.decode(row)
             self.last = row[0]
@@ -141,9 +141,11 @@ def follow(
             except sa.exc.OperationalError as error:  # the server went away: resume from cursor.last
                 pause = RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]
                 failures += 1
-                log.warning("following the event log: %s; retrying in %.1f s", error.orig, pause)
+                log.warning("following the event log: %s; retrying in %.1f s", first_line(error), pause)
                 stop.wait(pause)
                 continue
+            except sa.exc.DBAPIError as error:  # refused for good (a privilege, a missing table): the follower ends
+                raise translate(error, "cannot follow the event log") from error
             if cursor.last == before:  # caught up: nothing settled since the last look
                 listener.wait(POLL_SECONDS, stop)
     finally:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import enum
 import ipaddress
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from uuid6 import uuid7
+
+from tenantadmin.errors import Conflict
 
 # Tag keys are short identifiers; a value may be any non-empty string. "key=value" is how a tag is indexed.
 TAG_KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_.-]{0,62}$")
@@ -19,12 +22,23 @@ TAG_KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_.-]{0,62}$")
 NO_AGGREGATE_TYPE = "none"
 NO_AGGREGATE_ID = uuid.UUID(int=0)
 
-SOURCES = ("cli", "tui", "api", "system", "webhook")
+
+class EventSource(enum.StrEnum):
+    """Where an event came from (the seed's ``events.source``, checked by the table too)."""
+
+    CLI = "cli"
+    TUI = "tui"
+    API = "api"
+    SYSTEM = "system"
+    WEBHOOK = "webhook"
+
+
+_SOURCES = frozenset(EventSource)
 
 Tags = Mapping[str, str | Sequence[str]]
 
 
-class AppendConditionFailed(Exception):
+class AppendConditionFailed(Conflict):
     """An event matching the append condition's query was recorded after the condition's ``after`` position."""
 
 
@@ -66,8 +80,8 @@ class Event:
     def __post_init__(self) -> None:
         if not self.type or not self.type.strip():
             raise ValueError("an event needs a type")
-        if self.source not in SOURCES:
-            raise ValueError(f"invalid source {self.source!r}: one of {', '.join(SOURCES)}")
+        if self.source not in _SOURCES:
+            raise ValueError(f"invalid source {self.source!r}: one of {', '.join(EventSource)}")
         tag_strings(self.tags)  # validates
 
     @classmethod
@@ -131,7 +145,7 @@ class ReadResult:
     events: list[SequencedEvent]
     head: int | None  # the highest position in the store, from the same snapshot as ``events``; None when empty
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[SequencedEvent]:
         return iter(self.events)
 
     def __len__(self) -> int:

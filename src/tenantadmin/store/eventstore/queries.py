@@ -1,14 +1,18 @@
-"""A DCB query as SQL, in the driver's parameter style (for ``exec_driver_sql``): the positions of matching events, each item a branch found through an index.
+"""A DCB query as SQL, in the driver's parameter style (for ``exec_driver_sql``): every statement that reads events.
 
-An item with tags is looked up in ``event_tags`` (primary key: tag, position) by its first tag, and every other tag is
-checked by the same key; an item with types only, by ``ix_events_event_type_position``; ``Query.all()`` by position.
-Reading the last N events of one tag is a backward range scan whatever the size of the log.
+The positions of matching events come from one branch per query item, each found through an index: an item with tags
+is looked up in ``event_tags`` (primary key: tag, position) by its first tag, and every other tag is checked by the
+same key; an item with types only, by ``ix_events_event_type_position``; ``Query.all()`` by position. Reading the last
+N events of one tag is a backward range scan whatever the size of the log. ``events_sql`` is the one place that turns
+such positions into rows of ``events`` (reads, pages, time-bounded reads, the follower).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from .codec import COLUMNS
 from .model import Query, QueryItem, tag_strings
 
 
@@ -33,6 +37,50 @@ def positions_sql(
     if len(branches) == 1:
         return branches[0]
     return " UNION ".join(f"({branch})" for branch in branches)
+
+
+def events_sql(
+    query: Query,
+    params: dict[str, Any],
+    *,
+    after: int | None = None,
+    upto: int | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    backwards: bool = False,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> str:
+    """SQL selecting the events (``codec.COLUMNS``) that match ``query`` between positions ``after`` (exclusive) and
+    ``upto`` (inclusive), and that happened from ``since`` (inclusive) until ``until`` (exclusive), in position order
+    (descending when ``backwards``), skipping ``offset`` of them and returning at most ``limit``.
+
+    Without time bounds each branch is limited to what the page needs, and an offset is skipped in the positions
+    (index entries) before any row of ``events`` is read; with them, the bounds apply before the limit counts.
+    """
+    order = "DESC" if backwards else "ASC"
+    timed = since is not None or until is not None
+    most = f" LIMIT {int(limit)}" if limit is not None else ""
+    needed = limit + offset if limit is not None and not timed else None
+    positions = positions_sql(query, params, after=after, limit=needed, backwards=backwards, upto=upto)
+    if offset and not timed:
+        params["offset"] = offset
+        positions = f"SELECT position FROM ({positions}) AS matching ORDER BY position {order} OFFSET %(offset)s{most}"
+    where = [f"position IN ({positions})"]
+    if since is not None:
+        params["since"] = since
+        where.append("event_timestamp >= %(since)s")
+    if until is not None:
+        params["until"] = until
+        where.append("event_timestamp < %(until)s")
+    skip = f" OFFSET {int(offset)}" if offset and timed else ""
+    return f"SELECT {COLUMNS} FROM events WHERE {' AND '.join(where)} ORDER BY position {order}{skip}{most}"
+
+
+def count_sql(query: Query, params: dict[str, Any], *, after: int | None, upto: int | None) -> str:
+    """SQL counting the events that match ``query`` between ``after`` (exclusive) and ``upto`` (inclusive)."""
+    positions = positions_sql(query, params, after=after, limit=None, backwards=False, upto=upto)
+    return f"SELECT count(*) FROM ({positions}) AS matching"
 
 
 def _branch(item: QueryItem, index: int, params: dict[str, Any], bounds: str) -> str:

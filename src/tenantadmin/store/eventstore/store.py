@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from ..errors import translate, translated
 from . import codec
 from .boundaries import locks_for
 from .follow import CHANNEL, follow, follow_async
 from .model import AppendCondition, AppendConditionFailed, Event, Query, ReadResult, SequencedEvent
-from .queries import condition_json, positions_sql
+from .queries import condition_json, count_sql, events_sql, positions_sql
 from .writers import WRITER_LOCK, WRITERS, wait_until_ended
 
 CONDITION_FAILED = -1
@@ -29,6 +33,15 @@ WAKE_FOLLOWERS = f"NOTIFY {CHANNEL}"
 
 
 HEAD_AND_WRITERS = sa.text(f"SELECT (SELECT max(position) FROM events), ({WRITERS})")
+# The distinct types, one index probe each on ix_events_event_type_position.
+KNOWN_TYPES = sa.text(
+    "WITH RECURSIVE known(event_type) AS ("
+    " (SELECT event_type FROM events ORDER BY event_type LIMIT 1)"
+    " UNION ALL"
+    " SELECT (SELECT event_type FROM events WHERE event_type > known.event_type ORDER BY event_type LIMIT 1)"
+    " FROM known WHERE known.event_type IS NOT NULL"
+    ") SELECT event_type FROM known WHERE event_type IS NOT NULL"
+)
 
 
 class EventStore:
@@ -36,13 +49,14 @@ class EventStore:
         self.engine = engine
 
     @contextmanager
-    def _reading(self, connection: Connection | None) -> Iterator[Connection]:
-        """The caller's connection when given, else one of our own."""
-        if connection is not None:
-            yield connection
-            return
-        with self.engine.connect() as own:
-            yield own
+    def _reading(self, connection: Connection | None, doing: str) -> Iterator[Connection]:
+        """The caller's connection when given, else one of our own; driver errors translated."""
+        with translated(doing):
+            if connection is not None:
+                yield connection
+                return
+            with self.engine.connect() as own:
+                yield own
 
     def append(
         self, events: Sequence[Event], condition: AppendCondition | None = None, *, connection: Connection | None = None
@@ -71,14 +85,17 @@ class EventStore:
             "checked_elsewhere": False,
             "notify": connection is not None,
         }
-        if connection is not None:
-            return self._append_in(connection, params, condition)
-        position = self._append_alone(params)
-        if position == CHECK_ON_FRESH_SNAPSHOT:
-            # The server's default isolation level is not READ COMMITTED: the function declined (nothing written, no
-            # lock kept), so append in a transaction of our own, where the condition can be checked once more.
-            with self.engine.begin() as own:
-                return self._append_in(own, params, condition)
+        try:
+            if connection is not None:
+                return self._append_in(connection, params, condition)
+            position = self._append_alone(params)
+            if position == CHECK_ON_FRESH_SNAPSHOT:
+                # The server's default isolation level is not READ COMMITTED: the function declined (nothing written,
+                # no lock kept), so append in a transaction of our own, where the condition can be checked once more.
+                with self.engine.begin() as own:
+                    return self._append_in(own, params, condition)
+        except sa.exc.DBAPIError as error:
+            raise translate(error, "cannot append to the event log") from error
         return self._settled(position, condition)
 
     def _append_alone(self, params: dict[str, Any]) -> int:
@@ -89,7 +106,7 @@ class EventStore:
         and a connection found dead leaves the pool.
         """
         pooled = self.engine.raw_connection()
-        driver = pooled.driver_connection
+        driver = cast("psycopg.Connection[Any]", pooled.driver_connection)
         autocommit = driver.autocommit
         try:
             driver.autocommit = True
@@ -98,9 +115,10 @@ class EventStore:
             with driver.pipeline():
                 appended = driver.execute(APPEND, params)
                 driver.execute(WAKE_FOLLOWERS)
-            return appended.fetchone()[0]
+            (position,) = appended.fetchall()[0]  # the function returns one row, always
+            return int(position)
         except self.engine.dialect.loaded_dbapi.Error as error:
-            disconnected = self.engine.dialect.is_disconnect(error, driver, None)
+            disconnected = self.engine.dialect.is_disconnect(error, pooled, None)
             if disconnected:
                 pooled.invalidate(error)
             raise sa.exc.DBAPIError.instance(
@@ -118,15 +136,14 @@ class EventStore:
             pooled.close()
 
     def _append_in(self, transaction: Connection, params: dict[str, Any], condition: AppendCondition | None) -> int:
-        position = transaction.exec_driver_sql(APPEND, params).scalar_one()
-        if position == CHECK_ON_FRESH_SNAPSHOT:
+        position = int(transaction.exec_driver_sql(APPEND, params).scalar_one())
+        if position == CHECK_ON_FRESH_SNAPSHOT and condition is not None:  # only a condition is checked again
             # REPEATABLE READ or SERIALIZABLE: this transaction's snapshot may predate the locks it now holds, so
             # an event committed in between would be invisible to it. Look with a fresh snapshot: once the locks
             # are held, no matching event can commit until this transaction ends.
-            assert condition is not None
             if self._matches(condition, transaction.engine):
                 raise AppendConditionFailed(self._refusal(condition))
-            position = transaction.exec_driver_sql(APPEND, params | {"checked_elsewhere": True}).scalar_one()
+            position = int(transaction.exec_driver_sql(APPEND, params | {"checked_elsewhere": True}).scalar_one())
         return self._settled(position, condition)
 
     def _settled(self, position: int, condition: AppendCondition | None) -> int:
@@ -139,12 +156,30 @@ class EventStore:
         params: dict[str, Any] = {}
         sql = positions_sql(condition.fail_if_events_match, params, after=condition.after, limit=1, backwards=False)
         with engine.connect() as fresh:
-            return fresh.exec_driver_sql(f"SELECT EXISTS ({sql})", params).scalar_one()
+            return bool(fresh.exec_driver_sql(f"SELECT EXISTS ({sql})", params).scalar_one())
 
     @staticmethod
     def _refusal(condition: AppendCondition | None) -> str:
         after = "" if condition is None or condition.after is None else f" after position {condition.after}"
         return f"an event matching the append condition was recorded{after}"
+
+    def head(self, *, connection: Connection | None = None) -> int | None:
+        """The store's settled head: no append can still add an event at or below it (None: an empty store).
+
+        Safe as the ``after`` of an append condition or of ``follow``, and as the ``upto`` of ``page`` and ``count``.
+        A position below the head that is not yet visible belongs to an append that was in progress when the head was
+        read, and so held the store's writer lock then (writers.py): the head and the holders of that lock are read in
+        one statement, and this waits for those appends to end (as briefly as they last).
+        """
+        with self._reading(connection, "cannot read the event log's head") as reader:
+            return self._settled_head(reader)
+
+    @staticmethod
+    def _settled_head(reader: Connection) -> int | None:
+        head, writers = reader.execute(HEAD_AND_WRITERS, WRITER_LOCK).one()
+        if head is not None and writers:
+            wait_until_ended(reader, writers)
+        return None if head is None else int(head)
 
     def read(
         self,
@@ -153,35 +188,84 @@ class EventStore:
         after: int | None = None,
         limit: int | None = None,
         backwards: bool = False,
+        since: datetime | None = None,
+        until: datetime | None = None,
         connection: Connection | None = None,
     ) -> ReadResult:
-        """Matching events in position order (descending when ``backwards``), with the store's head.
+        """Matching events in position order (descending when ``backwards``), with the store's settled ``head``.
 
-        ``head`` is settled: no append can still add an event at or below it, so it is safe as the ``after`` of an
-        append condition or of ``follow``. A position below the head that is not yet visible belongs to an append that
-        was in progress when the head was read, and so held the store's writer lock then (writers.py). The head and
-        the holders of that lock are read first; the read waits for those appends to end (as briefly as they last);
-        the events are read after, in a newer snapshot, which holds whatever those appends committed. Reading the
-        events in the head's own snapshot and looking for writers afterwards would miss one that committed in between.
-        This holds at READ COMMITTED, where each statement sees what was committed before it; a caller's REPEATABLE
-        READ or SERIALIZABLE transaction sees its first snapshot throughout, so a decision should read at READ
-        COMMITTED (services do) or on no connection of its own.
+        ``since`` and ``until`` bound when the events happened (event_timestamp, from inclusive, until exclusive), and
+        ``limit`` counts only events inside them. The head is read (and settled) first and the events after, in a
+        newer snapshot, which holds whatever the appends in progress then committed: reading the events in the head's
+        own snapshot and looking for writers afterwards would miss one that committed in between. This holds at READ
+        COMMITTED, where each statement sees what was committed before it; a caller's REPEATABLE READ or SERIALIZABLE
+        transaction sees its first snapshot throughout, so a decision should read at READ COMMITTED (services do) or
+        on no connection of its own.
         """
-        with self._reading(connection) as reader:
-            head, writers = reader.execute(HEAD_AND_WRITERS, WRITER_LOCK).one()
+        with self._reading(connection, "cannot read the event log") as reader:
+            head = self._settled_head(reader)
             if head is None:
                 return ReadResult([], None)
-            if writers:
-                wait_until_ended(reader, writers)
-            params: dict[str, Any] = {}
-            positions = positions_sql(query, params, after=after, limit=limit, backwards=backwards, upto=head)
-            order = "DESC" if backwards else "ASC"
-            limit_sql = f" LIMIT {int(limit)}" if limit is not None else ""  # the items' branches are limited apart
-            rows = reader.exec_driver_sql(
-                f"SELECT {codec.COLUMNS} FROM events WHERE position IN ({positions}) ORDER BY position {order}{limit_sql}",
-                params,
+            events = self._rows(
+                reader,
+                query,
+                after=after,
+                upto=head,
+                limit=limit,
+                backwards=backwards,
+                since=since,
+                until=until,
             )
-            return ReadResult([codec.decode(row) for row in rows.all()], head)
+            return ReadResult(events, head)
+
+    def page(
+        self,
+        query: Query,
+        *,
+        upto: int,
+        after: int | None = None,
+        offset: int = 0,
+        limit: int,
+        backwards: bool = False,
+        connection: Connection | None = None,
+    ) -> list[SequencedEvent]:
+        """``limit`` matching events between ``after`` (exclusive) and ``upto`` (inclusive, a settled head), skipping
+        ``offset`` of them from the low end, or from the high end when ``backwards``; in that order. Reached by a
+        neighbour's position (an index range scan), or by ``offset`` for a jump (a scan of ``offset`` index entries,
+        no rows read)."""
+        with self._reading(connection, "cannot read the event log") as reader:
+            return self._rows(reader, query, after=after, upto=upto, limit=limit, offset=offset, backwards=backwards)
+
+    def count(self, query: Query, *, upto: int, after: int | None = None, connection: Connection | None = None) -> int:
+        """How many events match ``query`` between ``after`` (exclusive) and ``upto`` (inclusive, a settled head)."""
+        params: dict[str, Any] = {}
+        sql = count_sql(query, params, after=after, upto=upto)
+        with self._reading(connection, "cannot count events") as reader:
+            return int(reader.exec_driver_sql(sql, params).scalar_one())
+
+    def event(
+        self, *, position: int | None = None, event_id: uuid.UUID | None = None, connection: Connection | None = None
+    ) -> SequencedEvent | None:
+        """One event, by its position or its id; None when there is none."""
+        if (position is None) == (event_id is None):
+            raise ValueError("give a position or an id")
+        where, value = ("position", position) if position is not None else ("id", event_id)
+        with self._reading(connection, "cannot read the event log") as reader:
+            row = reader.exec_driver_sql(
+                f"SELECT {codec.COLUMNS} FROM events WHERE {where} = %(value)s", {"value": value}
+            ).one_or_none()
+        return codec.decode(row) if row is not None else None
+
+    def types(self, *, connection: Connection | None = None) -> list[str]:
+        """Every event type ever recorded, in order: one index probe each, cheap however long the log."""
+        with self._reading(connection, "cannot read the event log") as reader:
+            return list(reader.execute(KNOWN_TYPES).scalars())
+
+    @staticmethod
+    def _rows(reader: Connection, query: Query, **bounds: Any) -> list[SequencedEvent]:
+        params: dict[str, Any] = {}
+        rows = reader.exec_driver_sql(events_sql(query, params, **bounds), params)
+        return [codec.decode(row) for row in rows.all()]
 
     def follow(
         self, query: Query, *, after: int | None = None, stop: threading.Event | None = None

@@ -29,7 +29,7 @@ _STILL_IN_PROGRESS = sa.text(f"SELECT count(*) {_HOLDERS} AND virtualtransaction
 
 def appends_in_progress(connection: Connection) -> list[str]:
     """The other transactions appending now (their virtual transaction ids)."""
-    return connection.scalar(sa.text(WRITERS), WRITER_LOCK)
+    return list(connection.scalar(sa.text(WRITERS), WRITER_LOCK) or ())
 
 
 def wait_until_ended(connection: Connection, writers: list[str], stop: threading.Event | None = None) -> bool:

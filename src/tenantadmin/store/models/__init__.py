@@ -1,8 +1,9 @@
 """The tables of the seed plan as typed SQLAlchemy models; ``Base.metadata`` is what Alembic migrates to."""
 
+from ..eventstore.model import EventSource
 from .api_keys import ApiKey, KeyStatus, KeyType
 from .base import NAMING_CONVENTION, Base
-from .events import EventSource, EventTag, StoredEvent
+from .events import EventTag, StoredEvent
 from .memberships import MemberRole, Membership, MembershipStatus
 from .organizations import SLUG_MAX_LENGTH, SLUG_PATTERN, Organization, OrganizationStatus
 from .users import EMAIL_PATTERN, User, UserRole, UserStatus

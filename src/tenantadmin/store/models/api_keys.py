@@ -89,3 +89,11 @@ class ApiKey(Base):
         CheckConstraint("usage_limit > 0", name="usage_limit_positive"),
         CheckConstraint("(status = 'revoked') = (revoked_at IS NOT NULL)", name="revocation_recorded"),
     )
+
+    def revoke(self, *, by: uuid.UUID | None, reason: str, at: datetime) -> None:
+        """Revoked at once, recording who, when and why: the one way a key is revoked, by whatever command."""
+        self.status = KeyStatus.REVOKED
+        self.revoked_at = at
+        self.revoked_by = by
+        self.revocation_reason = reason
+        self.updated_by = by

@@ -66,4 +66,4 @@ def update_time() -> Mapped[datetime]:
 
 
 # The hash of a one-time token (SHA-256, hex). The CHECK makes storing a token in plain text impossible.
-TOKEN_DIGEST_PATTERN = "^[0-9a-f]{64}$"
+TOKEN_DIGEST_PATTERN = "^[0-9a-f]{64}$"  # noqa: S105 (a pattern, not a secret)

@@ -9,7 +9,6 @@ foreign key would either forbid deleting a user forever or (SET NULL, CASCADE) r
 
 from __future__ import annotations
 
-import enum
 import uuid
 from datetime import datetime
 from typing import Any
@@ -19,16 +18,9 @@ from sqlalchemy.dialects.postgresql import INET
 from sqlalchemy.orm import Mapped, mapped_column
 from uuid6 import uuid7
 
+from ..eventstore.model import EventSource
 from .base import Base, creation_time, json_object, one_of
 from .users import IpAddress
-
-
-class EventSource(enum.StrEnum):
-    CLI = "cli"
-    TUI = "tui"
-    API = "api"
-    SYSTEM = "system"
-    WEBHOOK = "webhook"
 
 
 class StoredEvent(Base):
