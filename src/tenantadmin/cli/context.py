@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import click
-from sqlalchemy.engine import Engine
 
 from tenantadmin.config import DatabaseChoice, choose_database
 from tenantadmin.services.actor import Actor
-from tenantadmin.store.database import Database, open_database
+from tenantadmin.services.choices import Source
+from tenantadmin.services.database import Bind, Database, open_database
 
 
 @dataclass
@@ -23,29 +25,33 @@ class Settings:
     def database(self) -> DatabaseChoice:
         return choose_database(self.database_url)
 
-    def engine(self) -> Engine:
+    def engine(self) -> Bind:
         """The database, opened once per command (and closed when the command ends)."""
         if self._database is None:
             self._database = open_database(self.database())
             click.get_current_context().call_on_close(self._database.close)
         return self._database.engine
 
-    def actor(self) -> Actor:
-        return Actor(source="cli", email=self.actor_email)
+    def actor(self, source: Source = Source.CLI) -> Actor:
+        """Who is acting: the --actor given, from this front end."""
+        return Actor(source=source, email=self.actor_email)
 
 
 pass_settings = click.make_pass_decorator(Settings, ensure=True)
 
+# A command's callback: the decorators that add options give back what they were given, its signature intact.
+Callback = TypeVar("Callback", bound=Callable[..., Any])
 
-def _set(field: str):
+
+def _set(attribute: str) -> Callable[[click.Context, click.Parameter, bool], None]:
     def callback(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
         if value:
-            setattr(ctx.ensure_object(Settings), field, True)
+            setattr(ctx.ensure_object(Settings), attribute, True)
 
     return callback
 
 
-def output_options(command):
+def output_options(command: Callback) -> Callback:
     """``--json`` and ``-q`` after the command too (``tenantadmin db status --json``), as scripts tend to write them."""
     command = click.option(
         "--json", is_flag=True, expose_value=False, callback=_set("json"), help="Print JSON on stdout."

@@ -4,31 +4,34 @@ from __future__ import annotations
 
 import importlib
 import os
+from typing import Any
 
 import click
-import sqlalchemy as sa
 
-from tenantadmin.config import ConfigError
-from tenantadmin.services.errors import InvalidInput, ServiceError
-from tenantadmin.store.errors import DatabaseError
+from tenantadmin.errors import ConfigError, DatabaseError, InvalidInput, ServiceError, TenantAdminError
 
 REFUSED = 1
 USAGE = 2
 DATABASE = 3
 
+# The one table from tenantadmin's errors to exit statuses: the first class in an error's ancestry that is here wins.
+EXIT_STATUSES: dict[type[TenantAdminError], int] = {
+    InvalidInput: USAGE,
+    ConfigError: USAGE,
+    ServiceError: REFUSED,
+    DatabaseError: DATABASE,
+}
+
 
 class Failure(click.ClickException):
     def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        # click types exit_code as a class variable, yet reads it from the raised instance (Command.main).
+        self.exit_code = exit_code  # type: ignore[misc]
 
 
-def exit_code_for(error: ConfigError | ServiceError | DatabaseError) -> int:
-    if isinstance(error, (InvalidInput, ConfigError)):
-        return USAGE
-    if isinstance(error, ServiceError):
-        return REFUSED
-    return DATABASE
+def exit_code_for(error: TenantAdminError) -> int:
+    return next((EXIT_STATUSES[kind] for kind in type(error).__mro__ if kind in EXIT_STATUSES), REFUSED)
 
 
 class Group(click.Group):
@@ -38,7 +41,7 @@ class Group(click.Group):
     ``orgs list`` does not pay for importing what ``demo`` or ``db`` need.
     """
 
-    def __init__(self, *args, lazy_subcommands: dict[str, str] | None = None, **kwargs) -> None:
+    def __init__(self, *args: Any, lazy_subcommands: dict[str, str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lazy_subcommands = lazy_subcommands or {}
 
@@ -48,16 +51,15 @@ class Group(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.lazy_subcommands:
             module, _, name = self.lazy_subcommands[cmd_name].rpartition(".")
-            return getattr(importlib.import_module(module), name)
+            command: click.Command = getattr(importlib.import_module(module), name)
+            return command
         return super().get_command(ctx, cmd_name)
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (ConfigError, ServiceError, DatabaseError) as error:
+        except TenantAdminError as error:
             raise Failure(str(error), exit_code_for(error)) from error
-        except sa.exc.OperationalError as error:
-            raise Failure(f"the database went away: {str(error.orig).strip().splitlines()[0]}", DATABASE) from error
         except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt, BrokenPipeError):
             raise
         except Exception as error:

@@ -6,25 +6,36 @@ import csv
 import dataclasses
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import click
 
 from tenantadmin.services import audit, validation
-from tenantadmin.store.eventstore import SequencedEvent
-from tenantadmin.store.eventstore.model import tag_strings
+from tenantadmin.services.audit import EventRecord
 
-from .context import Settings, output_options, pass_settings
+from .context import Callback, Settings, output_options, pass_settings
 from .output import cell, emit_record, message, plain, style, to_json
 
 FORMATS = ("table", "json", "ndjson", "csv")
 HEADINGS = ("POSITION", "RECORDED", "TYPE", "ACTOR", "TAGS", "DATA")
 SUMMARY_LENGTH = 60
 
-Printer = Callable[[SequencedEvent], None]
+Printer = Callable[[EventRecord], None]
 
 
-def filter_options(command):
+class Selection(TypedDict):
+    """The values of filter_options' options, as the command is given them (all but --format)."""
+
+    tags: tuple[str, ...]
+    types: tuple[str, ...]
+    org: str | None
+    actor: str | None
+    since: str | None
+    until: str | None
+    after: int | None
+
+
+def filter_options(command: Callback) -> Callback:
     """What ``list`` and ``tail`` select events by."""
     for option in reversed(
         [
@@ -44,7 +55,15 @@ def filter_options(command):
     return command
 
 
-def _filter(tags, types, org, actor, since, until, after) -> audit.EventFilter:
+def _filter(
+    tags: tuple[str, ...],
+    types: tuple[str, ...],
+    org: str | None,
+    actor: str | None,
+    since: str | None,
+    until: str | None,
+    after: int | None,
+) -> audit.EventFilter:
     wanted: dict[str, tuple[str, ...]] = {}
     for text in tags:
         key, value = validation.tag_filter(text)
@@ -78,7 +97,7 @@ def events() -> None:
 @click.option("--reverse", is_flag=True, help="Newest first.")
 @output_options
 @pass_settings
-def list_(settings: Settings, format_: str | None, limit: int, reverse: bool, **selection) -> None:
+def list_(settings: Settings, format_: str | None, limit: int, reverse: bool, **selection: Unpack[Selection]) -> None:
     """List events in log order, oldest first.
 
     \b
@@ -97,7 +116,7 @@ def list_(settings: Settings, format_: str | None, limit: int, reverse: bool, **
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new events as they are recorded, until Ctrl-C.")
 @output_options
 @pass_settings
-def tail(settings: Settings, format_: str | None, lines: int, follow: bool, **selection) -> None:
+def tail(settings: Settings, format_: str | None, lines: int, follow: bool, **selection: Unpack[Selection]) -> None:
     """Show the last events; with -f, go on showing each new one as it is recorded.
 
     \b
@@ -116,8 +135,8 @@ def tail(settings: Settings, format_: str | None, lines: int, follow: bool, **se
     if not follow:
         return
     try:
-        for sequenced in audit.follow(engine, selected, after=last.head):
-            print_event(sequenced)
+        for record in audit.follow(engine, selected, after=last.head):
+            print_event(record)
     except KeyboardInterrupt:  # Ctrl-C is how following ends, not a failure
         pass
 
@@ -133,7 +152,7 @@ def show(settings: Settings, ref: str) -> None:
     Example:
       tenantadmin events show 1042
     """
-    record = plain(audit.record_of(audit.show(settings.engine(), ref)))
+    record = plain(audit.show(settings.engine(), ref))
     if not settings.json:  # tags, data and metadata on a line each, as JSON
         record = {name: _nested(value) for name, value in record.items()}
     emit_record(settings, record)
@@ -143,40 +162,40 @@ def _format(settings: Settings, chosen: str | None) -> str:
     return chosen or ("json" if settings.json else "table")
 
 
-def _printer(settings: Settings, format_: str, first: Sequence[SequencedEvent], *, following: bool = False) -> Printer:
+def _printer(settings: Settings, format_: str, first: Sequence[EventRecord], *, following: bool = False) -> Printer:
     """Print ``first`` in ``format_``, and return how to print each event that follows in the same layout."""
     if format_ == "json":
-        click.echo(to_json([audit.record_of(sequenced) for sequenced in first]))
+        click.echo(to_json(list(first)))
         return _ignore
     if format_ == "table" and not first and not following:
         message(settings, "nothing to show")
         return _ignore
     show = _ndjson if format_ == "ndjson" else _csv() if format_ == "csv" else _table(first)
-    for sequenced in first:
-        show(sequenced)
+    for record in first:
+        show(record)
     return show
 
 
-def _ignore(_sequenced: SequencedEvent) -> None:
+def _ignore(_record: EventRecord) -> None:
     """What follows a JSON array, or an empty table: nothing, as nothing follows."""
 
 
-def _ndjson(sequenced: SequencedEvent) -> None:
-    click.echo(to_json(audit.record_of(sequenced), indent=None))
+def _ndjson(record: EventRecord) -> None:
+    click.echo(to_json(record, indent=None))
 
 
 def _csv() -> Printer:
     writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(field.name for field in dataclasses.fields(audit.EventRecord))
+    writer.writerow(field.name for field in dataclasses.fields(EventRecord))
 
-    def write(sequenced: SequencedEvent) -> None:
-        writer.writerow(map(_cell, plain(audit.record_of(sequenced)).values()))
+    def write(record: EventRecord) -> None:
+        writer.writerow(map(_cell, plain(record).values()))
         sys.stdout.flush()  # as click.echo does: a follower's reader gets each event as it is recorded
 
     return write
 
 
-def _table(first: Sequence[SequencedEvent]) -> Printer:
+def _table(first: Sequence[EventRecord]) -> Printer:
     """Columns as wide as the widest of ``first``: events that follow are padded alike, and may only run wider."""
     rows = [HEADINGS, *map(_row, first)]
     widths = [max(len(row[index]) for row in rows) for index in range(len(HEADINGS))]
@@ -185,18 +204,17 @@ def _table(first: Sequence[SequencedEvent]) -> Printer:
         return "  ".join(value.ljust(width) for value, width in zip(cells, widths, strict=True)).rstrip()
 
     click.echo(style(line(HEADINGS), bold=True))
-    return lambda sequenced: click.echo(line(_row(sequenced)))
+    return lambda record: click.echo(line(_row(record)))
 
 
-def _row(sequenced: SequencedEvent) -> list[str]:
-    event = sequenced.event
+def _row(record: EventRecord) -> list[str]:
     return [
-        str(sequenced.position),
-        cell(plain(sequenced.recorded_at)),
-        event.type,
-        cell(event.metadata.get("actor")),
-        ",".join(tag_strings(event.tags)) or "-",
-        _summary(event.data),
+        str(record.position),
+        cell(plain(record.created_at)),
+        record.event_type,
+        cell(record.actor),
+        ",".join(record.tag_list) or "-",
+        _summary(record.data),
     ]
 
 

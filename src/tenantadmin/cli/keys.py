@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from tenantadmin.services import choices
 from tenantadmin.services import keys as service
 
 from .confirm import confirm
@@ -47,7 +48,13 @@ def keys() -> None:
 @click.argument("org")
 @click.argument("user")
 @click.option("--name", required=True, help="What the key is for.")
-@click.option("--type", "key_type", default="personal", show_default=True, help="personal, service or integration.")
+@click.option(
+    "--type",
+    "key_type",
+    default=choices.DEFAULT_KEY_TYPE,
+    show_default=True,
+    help=f"{choices.one_of(choices.KEY_TYPES)}.",
+)
 @click.option("--scope", "scopes", multiple=True, help="A scope the key grants (repeatable), like orgs:read.")
 @click.option("--expires", metavar="WHEN", help="A duration (90d) or an ISO time; default: never.")
 @click.option("--allow-ip", "allowed_ips", multiple=True, help="An IP or CIDR range it may be used from (repeatable).")
@@ -55,20 +62,44 @@ def keys() -> None:
 @click.option("--description", help="A longer description.")
 @output_options
 @pass_settings
-def issue(settings: Settings, org: str, user: str, **options) -> None:
+def issue(
+    settings: Settings,
+    org: str,
+    user: str,
+    name: str,
+    key_type: str,
+    scopes: tuple[str, ...],
+    expires: str | None,
+    allowed_ips: tuple[str, ...],
+    usage_limit: int | None,
+    description: str | None,
+) -> None:
     """Issue a key in ORG for USER (an active member's email); prints the token once.
 
     \b
     Example:
       tenantadmin keys issue acme ada@example.com --name ci --type service --scope orgs:read --expires 90d
     """
-    _show_token(settings, service.issue(settings.engine(), settings.actor(), org, user, **options))
+    issued = service.issue(
+        settings.engine(),
+        settings.actor(),
+        org,
+        user,
+        name=name,
+        key_type=key_type,
+        scopes=scopes,
+        expires=expires,
+        allowed_ips=allowed_ips,
+        usage_limit=usage_limit,
+        description=description,
+    )
+    _show_token(settings, issued)
 
 
 @keys.command(name="list")
 @click.option("--org", help="Only the keys of this organization.")
 @click.option("--user", help="Only the keys of this user (email).")
-@click.option("--status", help="active, expired or revoked.")
+@click.option("--status", help=f"Only keys that are {choices.one_of(choices.KEY_STATUSES)}.")
 @output_options
 @pass_settings
 def list_(settings: Settings, org: str | None, user: str | None, status: str | None) -> None:
@@ -117,7 +148,7 @@ def revoke(settings: Settings, key_id: str, reason: str, yes: bool) -> None:
 
 @keys.command()
 @click.argument("key_id")
-@click.option("--grace", metavar="DURATION", help="How long the old key keeps working (default 24h).")
+@click.option("--grace", metavar="DURATION", help=f"How long the old key keeps working ({choices.ROLL_GRACE_HELP}).")
 @output_options
 @pass_settings
 def roll(settings: Settings, key_id: str, grace: str | None) -> None:

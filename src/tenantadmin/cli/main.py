@@ -42,7 +42,9 @@ def cli(ctx: click.Context, database_url: str | None, actor: str | None, json_: 
     settings.json = settings.json or json_
     settings.quiet = settings.quiet or quiet
     if ctx.invoked_subcommand is None:
-        ctx.invoke(ctx.command.get_command(ctx, "tui"))
+        from .tui import tui
+
+        ctx.invoke(tui)
 
 
 def main() -> None:

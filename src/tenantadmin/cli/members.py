@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from tenantadmin.services import choices
 from tenantadmin.services import members as service
 
 from .confirm import confirm
@@ -18,7 +19,7 @@ COLUMNS = [
     ("invitation_expires_at", "expires"),
     ("joined_at", "joined"),
 ]
-EXPIRES_HELP = "When the invitation expires: a duration (7d, 48h) or an ISO time; default 7d, at most 30d."
+EXPIRES_HELP = f"When the invitation expires: a duration (7d, 48h) or an ISO time; {choices.INVITATION_EXPIRY_HELP}."
 
 
 def _show_token(settings: Settings, invitation: service.Invitation, verb: str) -> None:
@@ -44,7 +45,7 @@ def members() -> None:
 @members.command()
 @click.argument("org")
 @click.argument("email")
-@click.option("--role", default="member", show_default=True, help="member, admin or owner.")
+@click.option("--role", default=choices.DEFAULT_ROLE, show_default=True, help=f"{choices.one_of(choices.ROLES)}.")
 @click.option("--expires", metavar="WHEN", help=EXPIRES_HELP)
 @output_options
 @pass_settings
@@ -137,7 +138,7 @@ def accept(settings: Settings, token: str, password: str) -> None:
 @members.command()
 @click.argument("org")
 @click.argument("email")
-@click.argument("role", type=click.Choice(["member", "admin", "owner"]))
+@click.argument("role", type=click.Choice(choices.ROLES))
 @output_options
 @pass_settings
 def role(settings: Settings, org: str, email: str, role: str) -> None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import Any
 
 import click
 
-from tenantadmin.services import organizations
+from tenantadmin.services import choices, organizations
 
 from .confirm import confirm
-from .context import Settings, output_options, pass_settings
+from .context import Callback, Settings, output_options, pass_settings
 from .errors import USAGE, Failure
 from .output import emit_record, emit_table, message
 
@@ -24,7 +26,12 @@ COLUMNS = [
 ]
 
 
-def _json_object(_ctx: click.Context, param: click.Parameter, value: str | None) -> dict | None:
+# What organization_fields' options give: text, or a JSON object (--settings, --metadata); None when not given.
+# create and update take them as **options, after a positional-only settings (as pass_settings passes it).
+FieldValue = str | dict[str, Any] | None
+
+
+def _json_object(_ctx: click.Context, param: click.Parameter, value: str | None) -> dict[str, Any] | None:
     if value is None:
         return None
     try:
@@ -36,7 +43,7 @@ def _json_object(_ctx: click.Context, param: click.Parameter, value: str | None)
     return parsed
 
 
-def organization_fields(command):
+def organization_fields(command: Callback) -> Callback:
     """The optional fields of an organization, as options (create and update share them)."""
     for name, help_text in reversed(
         [
@@ -51,7 +58,7 @@ def organization_fields(command):
             ("state", "State or region."),
             ("country", "Country."),
             ("postal-code", "Postal code."),
-            ("tier", "Subscription tier (default: free)."),
+            ("tier", f"Subscription tier (default: {choices.DEFAULT_TIER})."),
         ]
     ):
         command = click.option(f"--{name}", help=help_text)(command)
@@ -61,7 +68,7 @@ def organization_fields(command):
     return click.option("--metadata", callback=_json_object, metavar="JSON", help="Metadata, a JSON object.")(command)
 
 
-def _given(options: dict) -> dict:
+def _given(options: Mapping[str, FieldValue]) -> dict[str, FieldValue]:
     renamed = {"tier": "subscription_tier", "settings_object": "settings"}
     return {renamed.get(name, name): value for name, value in options.items() if value is not None}
 
@@ -82,7 +89,7 @@ def orgs() -> None:
 @organization_fields
 @output_options
 @pass_settings
-def create(settings: Settings, name: str, slug: str, **options) -> None:
+def create(settings: Settings, /, name: str, slug: str, **options: FieldValue) -> None:
     """Create an organization.
 
     \b
@@ -95,7 +102,10 @@ def create(settings: Settings, name: str, slug: str, **options) -> None:
 
 
 @orgs.command(name="list")
-@click.option("--status", help="Only this status (active, inactive, suspended, deleted); deleted ones only so.")
+@click.option(
+    "--status",
+    help=f"Only those {choices.one_of(choices.ORGANIZATION_STATUSES)}; deleted ones are listed only so.",
+)
 @click.option("--search", help="Text to look for in name, slug and domain.")
 @output_options
 @pass_settings
@@ -130,7 +140,7 @@ def show(settings: Settings, org: str) -> None:
 @organization_fields
 @output_options
 @pass_settings
-def update(settings: Settings, org: str, **options) -> None:
+def update(settings: Settings, /, org: str, **options: FieldValue) -> None:
     """Change fields of an organization; the event records each one before and after.
 
     \b

@@ -16,8 +16,7 @@ def tui(settings: Settings) -> None:
     Example:
       tenantadmin --database-url postgresql://admin@db.internal/tenants tui
     """
-    from tenantadmin.services.actor import Actor
+    from tenantadmin.services.choices import Source
     from tenantadmin.tui.app import TenantAdminApp
 
-    engine = settings.engine()
-    TenantAdminApp(engine, Actor(source="tui", email=settings.actor_email)).run()
+    TenantAdminApp(settings.engine(), settings.actor(Source.TUI)).run()

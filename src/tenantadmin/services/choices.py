@@ -14,6 +14,7 @@ ORGANIZATION_STATUSES: tuple[str, ...] = tuple(status.value for status in Organi
 # A key's status as shown: an active key past its expiry is shown (and listed) as expired.
 KEY_STATUSES: tuple[str, ...] = ("active", "expired", "revoked")
 SOURCES: tuple[str, ...] = tuple(source.value for source in EventSource)
+Source = EventSource  # where an action comes from, as an Actor says it: Source.CLI, Source.TUI, ...
 
 DEFAULT_ROLE = MemberRole.MEMBER.value
 DEFAULT_KEY_TYPE = KeyType.PERSONAL.value

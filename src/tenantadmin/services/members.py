@@ -10,6 +10,7 @@ concurrent commands removing or demoting the last two owners, one is refused.
 
 from __future__ import annotations
 
+import enum
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +38,15 @@ from .organizations import HOLDING_EVENTS, find, lifecycle, tags_of, usable
 from .unit import Bind, Unit, reading, unit
 
 
+class InvitationState(enum.StrEnum):
+    """Where a membership's invitation stands (a membership made without one has none)."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
 @dataclass(frozen=True)
 class MemberRecord:
     """A membership with its user's email and, where it began as one, the state of its invitation."""
@@ -49,7 +59,7 @@ class MemberRecord:
     last_name: str | None
     role: str
     status: str
-    invitation: str | None  # pending, accepted, revoked, expired; None for a membership made without one
+    invitation: InvitationState | None  # None for a membership made without one
     invitation_expires_at: datetime | None
     invited_by: uuid.UUID | None
     joined_at: datetime | None
@@ -66,14 +76,14 @@ class Invitation:
     token: str
 
 
-def invitation_state(membership: Membership, now: datetime) -> str | None:
+def invitation_state(membership: Membership, now: datetime) -> InvitationState | None:
     if membership.status == MembershipStatus.INVITED:
         expires = membership.invitation_expires_at
-        return "expired" if expires is not None and expires <= now else "pending"
+        return InvitationState.EXPIRED if expires is not None and expires <= now else InvitationState.PENDING
     if membership.status == MembershipStatus.REVOKED:
-        return "revoked"
+        return InvitationState.REVOKED
     if membership.invited_by is not None or membership.invitation_expires_at is not None:
-        return "accepted" if membership.joined_at is not None else None
+        return InvitationState.ACCEPTED if membership.joined_at is not None else None
     return None
 
 
@@ -155,7 +165,7 @@ def invite(
             state = invitation_state(membership, now)
             if membership.status == MembershipStatus.ACTIVE:
                 raise Conflict(f"{email} is already a member of {organization.slug!r}")
-            if state == "pending":
+            if state == InvitationState.PENDING:
                 raise Conflict(f"{email} already has a pending invitation to {organization.slug!r}: resend it instead")
         membership_id = membership.id if membership is not None else uuid.uuid4()
         work.record(
@@ -205,7 +215,7 @@ def resend(bind: Bind, actor: Actor, org: str, email: str, *, expires: str | Non
             {
                 "email": email,
                 "expires_at": expires_at.isoformat(),
-                "was_expired": invitation_state(membership, now) == "expired",
+                "was_expired": invitation_state(membership, now) == InvitationState.EXPIRED,
             },
             tags=_tags(organization, email),
             subject=("membership", membership.id),
@@ -223,7 +233,7 @@ def revoke(bind: Bind, actor: Actor, org: str, email: str) -> MemberRecord:
         organization = _decide(work, org, email, active=False)
         membership, user = _membership(work.session, organization, email)
         state = invitation_state(membership, datetime.now(UTC))
-        if state != "pending":
+        if state != InvitationState.PENDING:
             raise InvalidState(
                 f"the invitation of {email} to {organization.slug!r} is not pending "
                 f"(it is {state or membership.status})"
@@ -282,7 +292,7 @@ def accept(bind: Bind, actor: Actor, token: str, password: str) -> MemberRecord:
         if user.status in (UserStatus.SUSPENDED, UserStatus.DELETED):
             raise InvalidState(f"the account of {user.email} is {user.status}")
         now = datetime.now(UTC)
-        if invitation_state(membership, now) == "expired":
+        if invitation_state(membership, now) == InvitationState.EXPIRED:
             expired = membership.invitation_expires_at
             raise InvalidState(f"this invitation expired at {expired:%Y-%m-%d %H:%M} UTC: ask for a new one")
         work.record(
@@ -387,7 +397,11 @@ def list_(bind: Bind, org: str, *, include_past: bool = False) -> list[MemberRec
             sa.select(Membership, User)
             .join(User, User.id == Membership.user_id)
             .where(Membership.organization_id == organization.id)
-            .order_by(sa.case({"owner": 0, "admin": 1}, value=Membership.role, else_=2), Membership.status, User.email)
+            .order_by(
+                sa.case({MemberRole.OWNER: 0, MemberRole.ADMIN: 1}, value=Membership.role, else_=2),
+                Membership.status,
+                User.email,
+            )
         )
         if not include_past:
             statement = statement.where(Membership.status.not_in([MembershipStatus.LEFT, MembershipStatus.REVOKED]))
