@@ -16,11 +16,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tenantadmin.errors import InvalidState, ServiceError
-from tenantadmin.store.models import Organization, StoredEvent
+from tenantadmin.store.eventstore import Query
+from tenantadmin.store.models import Organization
 
 from . import keys, members, organizations
 from .actor import Actor
-from .unit import Bind, reading
+from .unit import Bind, connected, reading, store_of
 
 COMPANIES = [
     "Acme Corporation", "Globex", "Initech", "Umbrella Labs", "Hooli", "Stark Industries", "Wayne Enterprises",
@@ -58,8 +59,10 @@ def fill(bind: Bind, *, organizations_count: int = len(COMPANIES), seed: int = 7
     # of its own (a caller's connection serves one at a time).
     with ThreadPoolExecutor(max_workers=2 if isinstance(bind, Engine) else 1) as pool:
         counts = list(pool.map(lambda plan: _organization(bind, *plan), plans))
-    with reading(bind) as session:
-        events = session.scalar(sa.select(sa.func.count()).select_from(StoredEvent)) or 0
+    store = store_of(bind)
+    with connected(bind) as connection:
+        head = store.head(connection=connection)
+        events = store.count(Query.all(), upto=head, connection=connection) if head is not None else 0
     return DemoSummary(
         organizations=len(counts),
         members=sum(count[0] for count in counts),

@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection, Engine
 from ..errors import first_line, translate
 from . import codec
 from .model import Query, SequencedEvent
-from .queries import events_sql
+from .queries import PEEK, events_sql
 from .writers import appends_in_progress, wait_until_ended
 
 CHANNEL = "tenantadmin_events"
@@ -41,8 +41,6 @@ STOP_CHECK_SECONDS = 0.25
 RETRY_SECONDS = (0.1, 0.2, 0.5, 1.0, 2.0)
 
 log = logging.getLogger(__name__)
-
-PEEK = sa.text("SELECT ARRAY(SELECT position FROM events WHERE position > :last ORDER BY position LIMIT :batch)")
 
 
 class _Listener:

@@ -12,8 +12,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
+
 from .codec import COLUMNS
 from .model import Query, QueryItem, tag_strings
+from .writers import WRITERS
+
+# The highest position and the appends in progress (writers.py), in one snapshot: what a settled head is read from.
+HEAD_AND_WRITERS = sa.text(f"SELECT (SELECT max(position) FROM events), ({WRITERS})")
+# The distinct types, one index probe each on ix_events_event_type_position: cheap however long the log.
+KNOWN_TYPES = sa.text(
+    "WITH RECURSIVE known(event_type) AS ("
+    " (SELECT event_type FROM events ORDER BY event_type LIMIT 1)"
+    " UNION ALL"
+    " SELECT (SELECT event_type FROM events WHERE event_type > known.event_type ORDER BY event_type LIMIT 1)"
+    " FROM known WHERE known.event_type IS NOT NULL"
+    ") SELECT event_type FROM known WHERE event_type IS NOT NULL"
+)
+# The next positions visible to a follower, whatever their events: where the gaps are.
+PEEK = sa.text("SELECT ARRAY(SELECT position FROM events WHERE position > :last ORDER BY position LIMIT :batch)")
 
 
 def positions_sql(
@@ -81,6 +98,11 @@ def count_sql(query: Query, params: dict[str, Any], *, after: int | None, upto: 
     """SQL counting the events that match ``query`` between ``after`` (exclusive) and ``upto`` (inclusive)."""
     positions = positions_sql(query, params, after=after, limit=None, backwards=False, upto=upto)
     return f"SELECT count(*) FROM ({positions}) AS matching"
+
+
+def exists_sql(query: Query, params: dict[str, Any], *, after: int | None) -> str:
+    """SQL telling whether any event matching ``query`` was recorded after ``after``: an append condition's check."""
+    return f"SELECT EXISTS ({positions_sql(query, params, after=after, limit=1, backwards=False)})"
 
 
 def _branch(item: QueryItem, index: int, params: dict[str, Any], bounds: str) -> str:

@@ -18,8 +18,8 @@ from . import codec
 from .boundaries import locks_for
 from .follow import CHANNEL, follow, follow_async
 from .model import AppendCondition, AppendConditionFailed, Event, Query, ReadResult, SequencedEvent
-from .queries import condition_json, count_sql, events_sql, positions_sql
-from .writers import WRITER_LOCK, WRITERS, wait_until_ended
+from .queries import HEAD_AND_WRITERS, KNOWN_TYPES, condition_json, count_sql, events_sql, exists_sql
+from .writers import WRITER_LOCK, wait_until_ended
 
 CONDITION_FAILED = -1
 CHECK_ON_FRESH_SNAPSHOT = -2
@@ -30,18 +30,6 @@ APPEND = (
     "%(condition)s::jsonb, %(after)s, %(checked_elsewhere)s, %(notify)s)"
 )
 WAKE_FOLLOWERS = f"NOTIFY {CHANNEL}"
-
-
-HEAD_AND_WRITERS = sa.text(f"SELECT (SELECT max(position) FROM events), ({WRITERS})")
-# The distinct types, one index probe each on ix_events_event_type_position.
-KNOWN_TYPES = sa.text(
-    "WITH RECURSIVE known(event_type) AS ("
-    " (SELECT event_type FROM events ORDER BY event_type LIMIT 1)"
-    " UNION ALL"
-    " SELECT (SELECT event_type FROM events WHERE event_type > known.event_type ORDER BY event_type LIMIT 1)"
-    " FROM known WHERE known.event_type IS NOT NULL"
-    ") SELECT event_type FROM known WHERE event_type IS NOT NULL"
-)
 
 
 class EventStore:
@@ -154,9 +142,9 @@ class EventStore:
     @staticmethod
     def _matches(condition: AppendCondition, engine: Engine) -> bool:
         params: dict[str, Any] = {}
-        sql = positions_sql(condition.fail_if_events_match, params, after=condition.after, limit=1, backwards=False)
+        sql = exists_sql(condition.fail_if_events_match, params, after=condition.after)
         with engine.connect() as fresh:
-            return bool(fresh.exec_driver_sql(f"SELECT EXISTS ({sql})", params).scalar_one())
+            return bool(fresh.exec_driver_sql(sql, params).scalar_one())
 
     @staticmethod
     def _refusal(condition: AppendCondition | None) -> str:
