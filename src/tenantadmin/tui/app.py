@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
 
+from tenantadmin.errors import DatabaseError, ServiceError, TenantAdminError
+from tenantadmin.services import database
 from tenantadmin.services.actor import Actor
-from tenantadmin.services.errors import ServiceError
-from tenantadmin.store.errors import DatabaseError
+from tenantadmin.services.database import Bind
 
 from .screens.audit_log import AuditLogScreen
 from .screens.help import HelpScreen
 from .screens.organizations import OrganizationsScreen
+
+Result = TypeVar("Result")
 
 
 class TenantAdminApp(App[None]):
@@ -34,7 +35,7 @@ class TenantAdminApp(App[None]):
     HEALTH_CHECK_SECONDS = 2.0
     database_problem: reactive[str | None] = reactive(None)  # why the database cannot be reached, while it cannot
 
-    def __init__(self, engine: Engine, actor: Actor) -> None:
+    def __init__(self, engine: Bind, actor: Actor) -> None:
         super().__init__()
         self.engine = engine
         self.actor = actor
@@ -49,11 +50,9 @@ class TenantAdminApp(App[None]):
 
         def run() -> None:
             try:
-                with self.engine.connect() as connection:
-                    connection.execute(sa.text("SELECT 1"))
-            except sa.exc.DBAPIError as error:
-                reason = str(error.orig).strip().splitlines()[0] if error.orig is not None else str(error)
-                self.call_from_thread(setattr, self, "database_problem", reason)
+                database.ping(self.engine)
+            except DatabaseError as error:
+                self.call_from_thread(setattr, self, "database_problem", str(error))
                 return
             if self.database_problem is not None:
                 self.call_from_thread(self.database_back)
@@ -66,23 +65,29 @@ class TenantAdminApp(App[None]):
         if refresh := getattr(self.screen, "action_refresh", None):
             refresh()
 
-    def act(self, command: Callable[[], Any], done: Callable[[Any], None]) -> None:
+    def act(self, command: Callable[[], Result], done: Callable[[Result], None]) -> None:
         """Run a service command in a worker thread; ``done`` gets its result on the UI thread. A refusal is a
         message to the operator, never a crash."""
 
         def run() -> None:
             try:
                 result = command()
-            except ServiceError as error:
-                self.call_from_thread(self.notify, str(error), title="Refused", severity="error")
-                return
-            except (DatabaseError, sa.exc.DBAPIError) as error:
-                self.call_from_thread(self.notify, f"not done: {error}", title="Database", severity="error")
-                self.call_from_thread(self.check_database)
+            except TenantAdminError as error:
+                self.call_from_thread(self.failed, error)
                 return
             self.call_from_thread(done, result)
 
         self.run_worker(run, thread=True, group="commands")
+
+    def failed(self, error: TenantAdminError) -> None:
+        """What every worker does with an error of tenantadmin's: a message, and a health check when the database is
+        the cause (so the banner shows while it cannot be reached). Call it on the UI thread."""
+        if isinstance(error, ServiceError):
+            self.notify(str(error), title="Refused", severity="error")
+            return
+        self.notify(str(error), title="Database", severity="error")
+        if isinstance(error, DatabaseError):
+            self.check_database()
 
     def action_organizations(self) -> None:
         self._show(OrganizationsScreen)
@@ -94,7 +99,7 @@ class TenantAdminApp(App[None]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
-    def _show(self, kind: type[Screen]) -> None:
+    def _show(self, kind: type[Screen[None]]) -> None:
         """Back to the screen of that kind if it is on the stack (keeping its state), else a new one on top."""
         for index, screen in enumerate(self.screen_stack):
             if isinstance(screen, kind):
@@ -103,7 +108,7 @@ class TenantAdminApp(App[None]):
                 return
         self.push_screen(kind())
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Every action is in the command palette (ctrl+p) too."""
         yield from super().get_system_commands(screen)
         yield SystemCommand("Organizations", "The list of organizations", self.action_organizations)

@@ -18,16 +18,16 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
+from tenantadmin.errors import ServiceError, TenantAdminError
 from tenantadmin.services import audit
-from tenantadmin.services.errors import ServiceError
-from tenantadmin.store.errors import DatabaseError
-from tenantadmin.store.eventstore import SequencedEvent
+from tenantadmin.services.audit import EventRecord
 
+from ..node import TenantAdminNode
 from ..widgets.banner import DatabaseBanner
 from ..widgets.event_log import EventLog
 
 
-class AuditLogScreen(Screen[None]):
+class AuditLogScreen(TenantAdminNode, Screen[None]):
     AUTO_FOCUS = "EventLog"
     BINDINGS = [
         Binding("slash", "filter", "Filter"),
@@ -103,17 +103,17 @@ class AuditLogScreen(Screen[None]):
         try:
             extent = audit.extent(self.app.engine, wanted)
             self.app.call_from_thread(self.shown, wanted, extent, stop)
-            for sequenced in audit.follow(self.app.engine, wanted, after=extent.head or 0, stop=stop):
-                self.app.call_from_thread(self.arrived, [sequenced], stop)
-        except (DatabaseError, ServiceError) as error:
-            self.app.call_from_thread(self.app.notify, str(error), severity="error")
+            for record in audit.follow(self.app.engine, wanted, after=extent.head or 0, stop=stop):
+                self.app.call_from_thread(self.arrived, [record], stop)
+        except TenantAdminError as error:
+            self.app.call_from_thread(self.app.failed, error)
 
     def shown(self, wanted: audit.EventFilter, extent: audit.Extent, stop: threading.Event) -> None:
         if stop is self.stop and not stop.is_set():
             self.log_view.show(wanted, extent)
             self.sub_title = f"{extent.count:,} events"
 
-    def arrived(self, events: list[SequencedEvent], stop: threading.Event) -> None:
+    def arrived(self, events: list[EventRecord], stop: threading.Event) -> None:
         if stop is not self.stop or stop.is_set():  # from a follower since replaced, or the screen has closed
             return
         if self.paused:
@@ -136,5 +136,5 @@ class AuditLogScreen(Screen[None]):
         yield SystemCommand("Newest event", "Jump to the end of the log, and follow it", self.log_view.action_last)
 
     def on_event_log_highlighted(self, message: EventLog.Highlighted) -> None:
-        whole = dataclasses.asdict(audit.record_of(message.sequenced))
+        whole = dataclasses.asdict(message.record)
         self.query_one("#detail", Static).update(json.dumps(whole, indent=2, ensure_ascii=False, default=str))

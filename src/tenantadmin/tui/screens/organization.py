@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
 
 from textual import work
 from textual.app import ComposeResult, SystemCommand
@@ -14,17 +13,17 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, TabbedContent, TabPane
 
-from tenantadmin.services import audit, keys, members, organizations, validation
-from tenantadmin.services.errors import ServiceError
-from tenantadmin.store.errors import DatabaseError
+from tenantadmin.errors import TenantAdminError
+from tenantadmin.services import audit, choices, keys, members, organizations, validation
 
+from ..node import TenantAdminNode
 from ..widgets.banner import DatabaseBanner
 from ..widgets.confirm import ConfirmScreen
 from ..widgets.form import Field, FormScreen
 from ..widgets.secret import SecretScreen
 
 EDITABLE = [
-    Field("name", "Name", lambda value: validation.text(value, "name", required=True), required=True),
+    Field("name", "Name", lambda value: validation.required_text(value, "name"), required=True),
     Field("domain", "Domain"),
     Field("email", "Contact email", validation.email),
     Field("phone", "Phone"),
@@ -53,10 +52,10 @@ TAB_OF = {
     "revoke_key": "keys",
     "roll": "keys",
 }
-SECRET_WARNING = "Shown only this once: it is stored hashed and cannot be recovered."
+SHOWN_ONCE = "Shown only this once: it is stored hashed and cannot be recovered."
 
 
-class OrganizationScreen(Screen[None]):
+class OrganizationScreen(TenantAdminNode, Screen[None]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("e", "edit", "Edit"),
@@ -106,7 +105,7 @@ class OrganizationScreen(Screen[None]):
         self.query_one("#activity-table", DataTable).add_columns("Position", "Recorded", "Type", "Actor")
         self.load()
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+    def check_action(self, action: str, _parameters: tuple[object, ...]) -> bool | None:
         tab = TAB_OF.get(action)
         return tab is None or self.query_one(TabbedContent).active == tab  # False: hidden from the footer
 
@@ -123,12 +122,18 @@ class OrganizationScreen(Screen[None]):
             activity = audit.list_(
                 engine, audit.EventFilter(tags={"org_id": self.organization_id}), limit=200, reverse=True
             )
-        except (ServiceError, DatabaseError) as error:
-            self.app.call_from_thread(self.app.notify, str(error), severity="error")
+        except TenantAdminError as error:
+            self.app.call_from_thread(self.app.failed, error)
             return
         self.app.call_from_thread(self.show, record, people, held, activity)
 
-    def show(self, record, people, held, activity) -> None:
+    def show(
+        self,
+        record: organizations.OrganizationRecord,
+        people: list[members.MemberRecord],
+        held: list[keys.KeyRecord],
+        activity: list[audit.EventRecord],
+    ) -> None:
         self.record = record
         self.sub_title = f"{record.name} ({record.slug}) — {record.status}"
         fields = self.query_one("#fields", DataTable)
@@ -138,10 +143,11 @@ class OrganizationScreen(Screen[None]):
             fields.add_row(name.replace("_", " "), "-" if value in (None, "", {}) else shown)
         table = self.query_one("#member-table", DataTable)
         table.clear()
+        open_invitation = (members.InvitationState.PENDING, members.InvitationState.EXPIRED)
         for person in people:
             table.add_row(
                 person.email, person.role, person.status, person.invitation or "-",
-                f"{person.invitation_expires_at:%Y-%m-%d}" if person.invitation in ("pending", "expired") else "-",
+                f"{person.invitation_expires_at:%Y-%m-%d}" if person.invitation in open_invitation else "-",
                 f"{person.joined_at:%Y-%m-%d}" if person.joined_at else "-",
                 key=person.email,
             )  # fmt: skip
@@ -156,11 +162,8 @@ class OrganizationScreen(Screen[None]):
             )  # fmt: skip
         table = self.query_one("#activity-table", DataTable)
         table.clear()
-        for sequenced in activity:
-            table.add_row(
-                sequenced.position, f"{sequenced.recorded_at:%Y-%m-%d %H:%M:%S}", sequenced.event.type,
-                sequenced.event.metadata.get("actor", "-"),
-            )  # fmt: skip
+        for event in activity:
+            table.add_row(event.position, f"{event.created_at:%Y-%m-%d %H:%M:%S}", event.event_type, event.actor or "-")
 
     # --- helpers -------------------------------------------------------------------------------------------------
 
@@ -171,20 +174,20 @@ class OrganizationScreen(Screen[None]):
             return None
         return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
 
-    def _then_reload(self, message: str):
-        def done(_result: Any) -> None:
+    def _then_reload(self, message: str) -> Callable[[object], None]:
+        def done(_result: object) -> None:
             self.app.notify(message)
             if self.is_attached:  # the operator may have left the screen while the command ran
                 self.load()
 
         return done
 
-    def _command(self, command, message: str) -> None:
+    def _command(self, command: Callable[[], object], message: str) -> None:
         self.app.act(command, self._then_reload(message))
 
-    def _secret(self, title: str):
-        def done(result: Any) -> None:
-            self.app.push_screen(SecretScreen(title, result.token, SECRET_WARNING))  # shown even if we have left
+    def _secret(self, title: str) -> Callable[[keys.IssuedKey | members.Invitation], None]:
+        def done(result: keys.IssuedKey | members.Invitation) -> None:
+            self.app.push_screen(SecretScreen(title, result.token, SHOWN_ONCE))  # shown even if we have left
             if self.is_attached:
                 self.load()
 
@@ -249,12 +252,18 @@ class OrganizationScreen(Screen[None]):
     def action_invite(self) -> None:
         fields = [
             Field("email", "Email", validation.email, required=True),
-            Field("role", "Role: member, admin or owner", validation.role, value="member", required=True),
+            Field(
+                "role",
+                f"Role: {choices.one_of(choices.ROLES)}",
+                validation.role,
+                value=choices.DEFAULT_ROLE,
+                required=True,
+            ),
             Field(
                 "expires",
-                "Expires in (default 7d, at most 30d)",
+                f"Expires in ({choices.INVITATION_EXPIRY_HELP})",
                 validation.invitation_expiry,
-                placeholder="7d",
+                placeholder=choices.span(choices.INVITATION_DEFAULT),
             ),
         ]
 
@@ -291,7 +300,9 @@ class OrganizationScreen(Screen[None]):
 
     def action_role(self) -> None:
         if email := self._selected("#member-table"):
-            fields = [Field("role", f"New role of {email}: member, admin or owner", validation.role, required=True)]
+            fields = [
+                Field("role", f"New role of {email}: {choices.one_of(choices.ROLES)}", validation.role, required=True)
+            ]
 
             def filled(values: dict[str, str] | None) -> None:
                 if values:
@@ -321,8 +332,13 @@ class OrganizationScreen(Screen[None]):
     def action_issue(self) -> None:
         fields = [
             Field("user", "For (an active member's email)", validation.email, required=True),
-            Field("name", "Name", lambda value: validation.text(value, "name", required=True), required=True),
-            Field("key_type", "Type: personal, service or integration", validation.key_type, value="personal"),
+            Field("name", "Name", lambda value: validation.required_text(value, "name"), required=True),
+            Field(
+                "key_type",
+                f"Type: {choices.one_of(choices.KEY_TYPES)}",
+                validation.key_type,
+                value=choices.DEFAULT_KEY_TYPE,
+            ),
             Field(
                 "scopes", "Scopes, space-separated (orgs:read keys:*)", lambda value: validation.scopes(value.split())
             ),
@@ -343,8 +359,9 @@ class OrganizationScreen(Screen[None]):
                 self.app.act(
                     lambda: keys.issue(
                         self.app.engine, self.app.actor, self.organization_id, values["user"], name=values["name"],
-                        key_type=values.get("key_type", "personal"), scopes=values.get("scopes", "").split(),
-                        expires=values.get("expires"), allowed_ips=values.get("allowed_ips", "").split(),
+                        key_type=values.get("key_type", choices.DEFAULT_KEY_TYPE),
+                        scopes=values.get("scopes", "").split(), expires=values.get("expires"),
+                        allowed_ips=values.get("allowed_ips", "").split(),
                     ),
                     self._secret(f"API key {values['name']}"),
                 )  # fmt: skip
@@ -372,7 +389,9 @@ class OrganizationScreen(Screen[None]):
         if key_id := self._selected("#key-table"):
             self.app.act(
                 lambda: keys.roll(self.app.engine, self.app.actor, key_id),
-                self._secret(f"New key replacing {key_id} (the old one works for 24 hours more)"),
+                self._secret(
+                    f"New key replacing {key_id} (the old one works for {choices.span(choices.ROLL_GRACE)} more)"
+                ),
             )
 
     def commands(self) -> Iterator[SystemCommand]:

@@ -13,11 +13,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Select
 from textual.worker import get_current_worker
 
-from tenantadmin.services import organizations, validation
-from tenantadmin.services.errors import ServiceError
-from tenantadmin.store.errors import DatabaseError
-from tenantadmin.store.models import OrganizationStatus
+from tenantadmin.errors import TenantAdminError
+from tenantadmin.services import choices, organizations, validation
 
+from ..node import TenantAdminNode
 from ..widgets.banner import DatabaseBanner
 from ..widgets.form import Field, FormScreen
 from .organization import OrganizationScreen
@@ -25,7 +24,7 @@ from .organization import OrganizationScreen
 COLUMNS = ("Name", "Slug", "Status", "Tier", "Members", "Keys", "Created")
 
 
-class OrganizationsScreen(Screen[None]):
+class OrganizationsScreen(TenantAdminNode, Screen[None]):
     AUTO_FOCUS = "DataTable"
     BINDINGS = [
         Binding("slash", "search", "Search"),
@@ -40,7 +39,7 @@ class OrganizationsScreen(Screen[None]):
         with Horizontal(classes="toolbar"):
             yield Input(placeholder="Search name, slug or domain", id="search")
             yield Select(
-                [(str(status), str(status)) for status in OrganizationStatus], prompt="Not deleted", id="status"
+                [(status, status) for status in choices.ORGANIZATION_STATUSES], prompt="Not deleted", id="status"
             )
         yield DataTable(id="organizations", cursor_type="row", zebra_stripes=True)
         yield Footer()
@@ -70,19 +69,20 @@ class OrganizationsScreen(Screen[None]):
 
     def action_create(self) -> None:
         fields = [
-            Field("name", "Name", lambda value: validation.text(value, "name", required=True), required=True),
+            Field("name", "Name", lambda value: validation.required_text(value, "name"), required=True),
             Field("slug", "Slug (acme-corp)", validation.slug, required=True),
             Field("domain", "Domain"),
             Field("email", "Contact email", validation.email),
-            Field("subscription_tier", "Subscription tier", value="free"),
+            Field("subscription_tier", "Subscription tier", value=choices.DEFAULT_TIER),
         ]
+
+        def created(record: organizations.OrganizationRecord) -> None:
+            self.notify(f"created {record.slug}")
+            self.load()
 
         def filled(values: dict[str, str] | None) -> None:
             if values:
-                self.app.act(
-                    lambda: organizations.create(self.app.engine, self.app.actor, **values),
-                    lambda created: (self.notify(f"created {created.slug}"), self.load()),
-                )
+                self.app.act(lambda: organizations.create(self.app.engine, self.app.actor, **values), created)
 
         self.app.push_screen(FormScreen("New organization", fields, submit="Create"), filled)
 
@@ -104,8 +104,8 @@ class OrganizationsScreen(Screen[None]):
     def _fetch(self, search: str | None, status: str | None) -> None:
         try:
             found = organizations.list_(self.app.engine, status=status, search=search)
-        except (DatabaseError, ServiceError) as error:
-            self.app.call_from_thread(self.app.notify, str(error), severity="error")
+        except TenantAdminError as error:
+            self.app.call_from_thread(self.app.failed, error)
             return
         if not get_current_worker().is_cancelled:  # a newer search has been asked for meanwhile
             self.app.call_from_thread(self.show, found)

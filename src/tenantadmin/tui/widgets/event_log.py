@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 from rich.segment import Segment
 from textual import work
@@ -20,28 +21,29 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tenantadmin.errors import TenantAdminError
 from tenantadmin.services import audit
-from tenantadmin.services.errors import ServiceError
-from tenantadmin.store.errors import DatabaseError
-from tenantadmin.store.eventstore import SequencedEvent
+from tenantadmin.services.audit import EventRecord
+
+from ..node import TenantAdminNode
 
 PAGE = 100
 KEEP = 30
 
 
-def line_of(sequenced: SequencedEvent) -> str:
+def line_of(record: EventRecord) -> str:
     tags = " ".join(
         f"{key}={value}" if isinstance(value, str) else " ".join(f"{key}={item}" for item in value)
-        for key, value in sequenced.event.tags.items()
+        for key, value in record.tags.items()
     )
-    actor = str(sequenced.event.metadata.get("actor", "-"))
+    actor = record.actor or "-"
     return (
-        f"{sequenced.position:>9}  {sequenced.recorded_at:%Y-%m-%d %H:%M:%S}  {sequenced.event.type:<24.24}  "
+        f"{record.position:>9}  {record.created_at:%Y-%m-%d %H:%M:%S}  {record.event_type:<24.24}  "
         f"{actor:<28.28}  {tags}"
     )
 
 
-class EventLog(ScrollView, can_focus=True):
+class EventLog(TenantAdminNode, ScrollView, can_focus=True):
     BINDINGS = [
         Binding("up,k", "move(-1)", "Up", show=False),
         Binding("down,j", "move(1)", "Down", show=False),
@@ -65,41 +67,41 @@ class EventLog(ScrollView, can_focus=True):
 
     @dataclass
     class Highlighted(Message):
-        sequenced: SequencedEvent
+        record: EventRecord
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.filter = audit.EventFilter()
+        self.selection = audit.EventFilter()
         self.total = 0
         self.head: int | None = None
-        self.pages: OrderedDict[int, list[SequencedEvent]] = OrderedDict()
-        self.loading: set[int] = set()
+        self.pages: OrderedDict[int, list[EventRecord]] = OrderedDict()
+        self.fetching: set[int] = set()  # pages being fetched (not `loading`: Widget's reactive, inert while true)
         self.failed: set[int] = set()  # pages whose load failed: tried again only when the log is shown afresh
         self.generation = 0  # a new filter makes pages still being loaded for the old one worthless
 
     # --- what is shown -------------------------------------------------------------------------------------------
 
-    def show(self, filter: audit.EventFilter, extent: audit.Extent) -> None:
+    def show(self, selection: audit.EventFilter, extent: audit.Extent) -> None:
         """Start over: ``extent`` matching events up to its head, the cursor on the newest."""
         self.generation += 1
-        self.filter, self.total, self.head = filter, extent.count, extent.head
+        self.selection, self.total, self.head = selection, extent.count, extent.head
         self.pages.clear()
-        self.loading.clear()
+        self.fetching.clear()
         self.failed.clear()
         self._resize()
         self.action_last()
 
-    def append(self, arrived: list[SequencedEvent]) -> None:
+    def append(self, arrived: list[EventRecord]) -> None:
         """Events that committed after the head, in order: the view follows them if it was at the bottom."""
         following = self.cursor >= self.total - 1
-        for sequenced in arrived:
+        for record in arrived:
             page, row = divmod(self.total, PAGE)
             if row == 0:
                 self.pages[page] = []
             if page in self.pages:
-                self.pages[page].append(sequenced)
+                self.pages[page].append(record)
             self.total += 1
-            self.head = sequenced.position
+            self.head = record.position
         self._resize()
         if following:
             self.action_last()
@@ -110,7 +112,7 @@ class EventLog(ScrollView, can_focus=True):
         self.virtual_size = Size(self.size.width, self.total)
         self.refresh()
 
-    def event_at(self, row: int) -> SequencedEvent | None:
+    def event_at(self, row: int) -> EventRecord | None:
         page, index = divmod(row, PAGE)
         rows = self.pages.get(page)
         if rows is None:
@@ -125,8 +127,8 @@ class EventLog(ScrollView, can_focus=True):
         width = self.size.width
         if row >= self.total:
             return Strip.blank(width, self.rich_style)
-        sequenced = self.event_at(row)
-        text = line_of(sequenced) if sequenced is not None else "…"
+        record = self.event_at(row)
+        text = line_of(record) if record is not None else "…"
         style = self.get_component_rich_style("event-log--cursor") if row == self.cursor else self.rich_style
         return Strip([Segment(text[scroll_x : scroll_x + width].ljust(width), style)], width)
 
@@ -135,8 +137,8 @@ class EventLog(ScrollView, can_focus=True):
     def watch_cursor(self, row: int) -> None:
         self.call_after_refresh(self.scroll_to_region_row, row)  # once a new virtual size has been laid out
         self.refresh()
-        if (sequenced := self.event_at(row)) is not None:
-            self.post_message(self.Highlighted(sequenced))
+        if (record := self.event_at(row)) is not None:
+            self.post_message(self.Highlighted(record))
 
     def on_resize(self) -> None:
         """Laid out (or resized): the cursor's row in view, such as the newest when the screen first shows."""
@@ -163,45 +165,45 @@ class EventLog(ScrollView, can_focus=True):
     # --- loading ---------------------------------------------------------------------------------------------------
 
     def _load(self, page: int) -> None:
-        if page in self.loading or page in self.failed or self.head is None:
+        if page in self.fetching or page in self.failed or self.head is None:
             return
-        self.loading.add(page)
-        self._fetch(page, self.generation, self.filter, self.head, self.total)
+        self.fetching.add(page)
+        self._fetch(page, self.generation, self.selection, self.head, self.total)
 
     @work(thread=True, group="event-log-pages")
-    def _fetch(self, page: int, generation: int, filter: audit.EventFilter, head: int, total: int) -> None:
+    def _fetch(self, page: int, generation: int, selection: audit.EventFilter, head: int, total: int) -> None:
         first = page * PAGE
         count = min(PAGE, total - first)
         engine = self.app.engine
         try:
             if (before := self.pages.get(page - 1)) and len(before) == PAGE:
-                rows = audit.page(engine, filter, after=before[-1].position, upto=head, limit=count)
+                rows = audit.page(engine, selection, after=before[-1].position, upto=head, limit=count)
             elif after := self.pages.get(page + 1):
-                rows = audit.page(engine, filter, upto=after[0].position - 1, limit=count, backwards=True)[::-1]
+                rows = audit.page(engine, selection, upto=after[0].position - 1, limit=count, backwards=True)[::-1]
             elif first < total - first:
-                rows = audit.page(engine, filter, upto=head, offset=first, limit=count)
+                rows = audit.page(engine, selection, upto=head, offset=first, limit=count)
             else:
                 skip = total - first - count
-                rows = audit.page(engine, filter, upto=head, offset=skip, limit=count, backwards=True)[::-1]
-        except (ServiceError, DatabaseError) as error:
-            self.app.call_from_thread(self._failed, page, str(error))
+                rows = audit.page(engine, selection, upto=head, offset=skip, limit=count, backwards=True)[::-1]
+        except TenantAdminError as error:
+            self.app.call_from_thread(self._failed, page, error)
             return
         self.app.call_from_thread(self._loaded, page, generation, rows)
 
-    def _failed(self, page: int, reason: str) -> None:
-        self.loading.discard(page)
+    def _failed(self, page: int, error: TenantAdminError) -> None:
+        self.fetching.discard(page)
         self.failed.add(page)
-        self.notify(reason, severity="error")
+        self.app.failed(error)
 
-    def _loaded(self, page: int, generation: int, rows: list[SequencedEvent]) -> None:
-        self.loading.discard(page)
+    def _loaded(self, page: int, generation: int, rows: list[EventRecord]) -> None:
+        self.fetching.discard(page)
         if generation != self.generation:
             return
         if page not in self.pages and len(rows) < min(PAGE, self.total - page * PAGE):
             self._load(page)  # events arrived for this page while it loaded, and were not kept: load it again
             return
         if page in self.pages and rows:  # arrivals started this page meanwhile: what the database had comes first
-            rows = rows + [sequenced for sequenced in self.pages[page] if sequenced.position > rows[-1].position]
+            rows = rows + [record for record in self.pages[page] if record.position > rows[-1].position]
         self.pages[page] = rows
         while len(self.pages) > KEEP:
             self.pages.popitem(last=False)

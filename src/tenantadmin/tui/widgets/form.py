@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Button, Input, Label, Static
 
-from tenantadmin.services.errors import InvalidInput
+from tenantadmin.errors import InvalidInput
 
 
 @dataclass(frozen=True)
