@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tenantadmin.config import DatabaseChoice
-from tenantadmin.errors import DatabaseError, InvalidState
+from tenantadmin.errors import InvalidState, TenantAdminError
 from tenantadmin.store import migrations
 from tenantadmin.store.database import Database, embedded_server, open_database
 from tenantadmin.store.engine import safe_url
@@ -76,13 +76,13 @@ def status(choice: DatabaseChoice) -> DatabaseStatus:
     )
     try:
         database = open_database(choice, require_head=False)
-    except DatabaseError as error:
+    except TenantAdminError as error:  # whatever stops it, a status says so
         return dataclasses.replace(unreachable, error=str(error))
     try:
-        with translated("cannot read the server's status"), database.engine.connect() as connection:
+        with translated("cannot read the server's status", "setup"), database.engine.connect() as connection:
             version = connection.scalar(sa.text("SHOW server_version"))
             revision = migrations.current_revision(connection)
-    except DatabaseError as error:
+    except TenantAdminError as error:  # whatever stops it, a status says so
         return dataclasses.replace(unreachable, error=str(error))
     finally:
         database.close()
@@ -128,10 +128,10 @@ def stop(choice: DatabaseChoice) -> bool:
 def _migrate(choice: DatabaseChoice, move: Callable[[Engine, str], None], revision: str) -> Migration:
     database = open_database(choice, require_head=False)
     try:
-        with translated("cannot read the schema revision"), database.engine.connect() as connection:
+        with translated("cannot read the schema revision", "setup"), database.engine.connect() as connection:
             before = migrations.current_revision(connection)
         move(database.engine, revision)
-        with translated("cannot read the schema revision"), database.engine.connect() as connection:
+        with translated("cannot read the schema revision", "setup"), database.engine.connect() as connection:
             after = migrations.current_revision(connection)
     finally:
         database.close()

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from uuid6 import uuid7
 
 from tenantadmin import __version__
-from tenantadmin.errors import Conflict, ServiceError
+from tenantadmin.errors import Conflict, NotFound, ServiceError
 from tenantadmin.store.errors import translated
 from tenantadmin.store.eventstore import AppendCondition, AppendConditionFailed, Event, EventStore, Query
 from tenantadmin.store.models import User
@@ -37,10 +37,15 @@ from tenantadmin.store.models import User
 from .actor import Actor
 
 # What every service takes: an Engine (each command a transaction of its own), or a Connection in a transaction the
-# caller began (each command a savepoint in it, committed or rolled back with the caller's transaction).
+# caller began (each command a savepoint in it, committed or rolled back with the caller's transaction). A command's
+# append holds the store's writer lock until the caller's transaction ends, so other commands' guards and followers
+# wait for it meanwhile: such a transaction must be short, and must not wait on a command run on the engine (tests
+# that need no concurrency use it). Following the log needs commits: ``follow`` reads through the engine.
 Bind = Engine | Connection
 
 Found = TypeVar("Found")
+
+CHANGED_MEANWHILE = "another command changed the same thing at the same time: try again"
 
 
 @dataclass
@@ -59,10 +64,22 @@ class Unit:
 
     def decide(self, find: Callable[[Session], Found], boundary: Callable[[Found], Query]) -> Found:
         """Find what the command is about, guard ``boundary(found)``, and find it again: what is returned was read
-        after the guard, so any change to it since is caught by the command's append condition."""
-        self.guard(boundary(find(self.session)))
+        after the guard, so any change to it since is caught by the command's append condition.
+
+        The second find must come back with the same rows: a slug that now names another organization (renamed,
+        and taken by a new one, between the two finds) would put the decision outside the boundary it guarded.
+        """
+        first = find(self.session)
+        identities = _identities(first)
+        self.guard(boundary(first))
         self.session.expire_all()  # the second read refreshes every row the first one loaded
-        return find(self.session)
+        try:
+            again = find(self.session)
+        except NotFound:
+            raise Conflict(CHANGED_MEANWHILE) from None
+        if _identities(again) != identities:
+            raise Conflict(CHANGED_MEANWHILE)
+        return again
 
     def record(
         self,
@@ -100,13 +117,19 @@ class Unit:
         try:
             return self.store.append([event], self.condition, connection=self.session.connection())
         except AppendConditionFailed:
-            raise refusal or Conflict("another command changed the same thing at the same time: try again") from None
+            raise refusal or Conflict(CHANGED_MEANWHILE) from None
 
     def saved(self, *rows: object) -> None:
         """Write the changes so far, and read ``rows`` back as the database now has them (defaults, triggers)."""
         self.session.flush()
         for row in rows:
             self.session.refresh(row)
+
+
+def _identities(found: object) -> tuple[object, ...]:
+    """Which rows ``found`` (a row, or a tuple of rows and Nones) is made of, by primary key."""
+    parts = found if isinstance(found, tuple) else (found,)
+    return tuple(None if part is None else sa.inspect(part).identity for part in parts)
 
 
 @contextmanager
@@ -116,7 +139,7 @@ def transaction(bind: Bind) -> Iterator[Session]:
     On an Engine the transaction is its own; on a Connection it is a savepoint in the caller's transaction.
     """
     with (
-        translated("not done"),
+        translated("not done", "command"),
         Session(bind, expire_on_commit=False, join_transaction_mode="create_savepoint") as session,
         session.begin(),
     ):
@@ -134,14 +157,14 @@ def unit(bind: Bind, actor: Actor) -> Iterator[Unit]:
 @contextmanager
 def reading(bind: Bind) -> Iterator[Session]:
     """A session that is no command's and writes nothing: for lists and details."""
-    with translated("cannot read the database"), Session(bind) as session:
+    with translated("cannot read the database", "read"), Session(bind) as session:
         yield session
 
 
 @contextmanager
 def connected(bind: Bind) -> Iterator[Connection]:
     """A connection that is no command's, for a read made of several statements: the caller's, or the engine's."""
-    with translated("cannot read the database"):
+    with translated("cannot read the database", "read"):
         if isinstance(bind, Connection):
             yield bind
             return

@@ -85,7 +85,7 @@ def _open_embedded(server: EmbeddedServer) -> Engine:
 
 def _revision(engine: Engine, url: str) -> str | None:
     """Connect, check the server is new enough, and read the schema revision."""
-    with translated(f"cannot use the database at {safe_url(url)}"), engine.connect() as connection:
+    with translated(f"cannot use the database at {safe_url(url)}", "setup"), engine.connect() as connection:
         version = engine.dialect.server_version_info or ()
         if version < OLDEST_SERVER:
             raise UnsupportedServer(

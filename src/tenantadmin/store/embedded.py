@@ -145,7 +145,7 @@ class EmbeddedServer:
     def _create_database(admin_url: str) -> None:
         engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
         try:
-            with translated("cannot create the embedded database"), engine.connect() as connection:
+            with translated("cannot create the embedded database", "setup"), engine.connect() as connection:
                 exists = connection.scalar(
                     sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": DATABASE_NAME}
                 )

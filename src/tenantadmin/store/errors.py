@@ -1,16 +1,23 @@
 """Driver and SQLAlchemy errors, translated into tenantadmin's own (tenantadmin.errors): here, and nowhere else.
 
 Everything the layers above call on the database runs inside ``translated``: the services' transactions (services/
-unit.py), the event store's appends, reads and follower, migrations and the embedded server. What a statement failed on
-decides the type: a lost or refused connection is ``DatabaseUnavailable``; a serialisation failure or deadlock, and a
-constraint the database enforces, are a ``Conflict`` (another command won: trying again may work); a value out of a
-column's range is ``InvalidInput``; anything else is a ``DatabaseError``.
+unit.py), the event store's appends, reads and follower, migrations and the embedded server. A lost or refused
+connection is always ``DatabaseUnavailable``. Beyond that, what the statements were doing decides:
+
+- ``"command"`` (an operator's command deciding and writing): a serialisation failure or deadlock, and a constraint the
+  database enforces, are a ``Conflict`` (another command won: trying again may work); a value out of a column's range
+  is ``InvalidInput``;
+- ``"read"`` (lists, details, the log): a value out of range is ``InvalidInput`` (the operator's, as typed);
+- ``"setup"`` (connecting, migrating, starting the embedded server: nothing an operator typed is in it): nothing more.
+
+Anything else is a ``DatabaseError``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Literal
 
 import sqlalchemy as sa
 
@@ -22,7 +29,9 @@ from tenantadmin.errors import (
     TenantAdminError,
 )
 
-__all__ = ["first_line", "translate", "translated"]
+__all__ = ["Doing", "first_line", "translate", "translated"]
+
+Doing = Literal["command", "read", "setup"]
 
 
 def first_line(error: BaseException) -> str:
@@ -32,25 +41,25 @@ def first_line(error: BaseException) -> str:
     return lines[0] if lines else type(original).__name__
 
 
-def translate(error: sa.exc.DBAPIError, doing: str) -> TenantAdminError:
-    """The error of ours that ``error``, met while ``doing`` something, means."""
-    message = f"{doing}: {first_line(error)}"
+def translate(error: sa.exc.DBAPIError, what: str, doing: Doing) -> TenantAdminError:
+    """The error of ours that ``error``, met while ``doing`` ``what`` (a phrase that begins the message), means."""
+    message = f"{what}: {first_line(error)}"
     sqlstate = getattr(error.orig, "sqlstate", None) or ""
-    if sqlstate.startswith("40"):  # serialization_failure, deadlock_detected: the transaction lost a race
+    if doing == "command" and sqlstate.startswith("40"):  # serialization_failure, deadlock_detected: a lost race
         return Conflict(f"{message} (another command got there first: try again)")
     if isinstance(error, sa.exc.OperationalError) or error.connection_invalidated:
         return DatabaseUnavailable(message)
-    if isinstance(error, sa.exc.IntegrityError):
+    if doing == "command" and isinstance(error, sa.exc.IntegrityError):
         return Conflict(message)
-    if isinstance(error, sa.exc.DataError):
+    if doing != "setup" and isinstance(error, sa.exc.DataError):
         return InvalidInput(message)
     return DatabaseError(message)
 
 
 @contextmanager
-def translated(doing: str) -> Iterator[None]:
+def translated(what: str, doing: Doing) -> Iterator[None]:
     """Raise what a driver or SQLAlchemy error met inside means, as one of tenantadmin's errors (see ``translate``)."""
     try:
         yield
     except sa.exc.DBAPIError as error:
-        raise translate(error, doing) from error
+        raise translate(error, what, doing) from error

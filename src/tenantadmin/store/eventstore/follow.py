@@ -143,7 +143,7 @@ def follow(
                 stop.wait(pause)
                 continue
             except sa.exc.DBAPIError as error:  # refused for good (a privilege, a missing table): the follower ends
-                raise translate(error, "cannot follow the event log") from error
+                raise translate(error, "cannot follow the event log", "read") from error
             if cursor.last == before:  # caught up: nothing settled since the last look
                 listener.wait(POLL_SECONDS, stop)
     finally:

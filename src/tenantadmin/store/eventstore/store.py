@@ -37,9 +37,9 @@ class EventStore:
         self.engine = engine
 
     @contextmanager
-    def _reading(self, connection: Connection | None, doing: str) -> Iterator[Connection]:
+    def _reading(self, connection: Connection | None, what: str) -> Iterator[Connection]:
         """The caller's connection when given, else one of our own; driver errors translated."""
-        with translated(doing):
+        with translated(what, "read"):
             if connection is not None:
                 yield connection
                 return
@@ -83,7 +83,7 @@ class EventStore:
                 with self.engine.begin() as own:
                     return self._append_in(own, params, condition)
         except sa.exc.DBAPIError as error:
-            raise translate(error, "cannot append to the event log") from error
+            raise translate(error, "cannot append to the event log", "command") from error
         return self._settled(position, condition)
 
     def _append_alone(self, params: dict[str, Any]) -> int:
