@@ -6,8 +6,9 @@
 Prints, for 1 and 8 clients: conditional appends per second against single-row INSERTs of an event-sized row into a
 plain table (one per transaction); p50/p99 of the condition check alone and of reading the last 100 events of one
 tag, through the (tag, position) table the store uses and, for comparison, through the GIN index on the seed's
-``tags`` column, at 10,000 and at 1,000,000 events; the delay from commit to delivery by ``follow``; and the
-follower's memory while it follows the whole log.
+``tags`` column, at 10,000 and at 1,000,000 events; the delay from commit to delivery by ``follow``; the time a
+follower of one rare type takes to reach its one event past the whole log; and the follower's memory while it
+follows the whole log.
 """
 
 from __future__ import annotations
@@ -210,6 +211,18 @@ def follow_delays(engine: sa.Engine, store: EventStore, count: int = 500) -> lis
     return [delivered[position] - committed[position] for position in committed if position in delivered]
 
 
+def selective_catch_up(store: EventStore) -> tuple[float, int]:
+    """From position 0, a follower of one type that only the last event has: the time to that event, and how many
+    others it passed over (batch after batch of them, each read without a pause between)."""
+    store.append([Event("bench.rare", PAYLOAD)])
+    started = time.perf_counter()
+    following = store.follow(Query.of(types=["bench.rare"]))
+    delivered = next(following)
+    elapsed = time.perf_counter() - started
+    following.close()
+    return elapsed, delivered.position - 1
+
+
 def follower_memory(url: str, target: int, results) -> None:
     """In its own process: follow the whole log from the start, reporting resident memory as it goes."""
     import faulthandler
@@ -283,6 +296,11 @@ def run(url: str, target: int) -> None:
     print(
         f"\nfollow: commit to delivery over {len(delays)} events: p50 {ms(statistics.median(delays))}, "
         f"p99 {ms(percentile(delays, 0.99))} (target p99 < 50 ms)"
+    )
+    elapsed, passed = selective_catch_up(store)
+    print(
+        f"follow: a follower of one rare type, from position 0, reaches it past {passed:,} other events in "
+        f"{elapsed:.2f} s ({passed / elapsed:,.0f} events/s)"
     )
 
     context = multiprocessing.get_context("spawn")

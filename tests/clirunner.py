@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -31,14 +32,33 @@ def environment(home: Path, **extra: str) -> dict[str, str]:
     return variables | extra
 
 
-def tenantadmin(*args: str, home: Path, input: str | None = None, **extra: str) -> Run:
+def tenantadmin(*args: str, home: Path, stdin: str | None = None, **extra: str) -> Run:
+    """``tenantadmin *args`` from ``home``, with the environment variables ``extra`` and ``stdin`` as its input
+    (None: the test run's own standard input)."""
     result = subprocess.run(
         [sys.executable, "-m", "tenantadmin", *args],
         env=environment(home, **extra),
-        input=input,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
     return Run(result.returncode, result.stdout, result.stderr)
+
+
+@dataclass(frozen=True)
+class CLI:
+    """``cli("orgs", "list")``: the command line against one database, from a home of its own, as ``actor`` (its
+    ``--actor``; None: no flag, the OS user), its standard input empty (no terminal) unless ``stdin`` is given."""
+
+    url: str
+    home: Path
+    actor: str | None = None
+
+    def __call__(self, *args: str, stdin: str = "", **extra: str) -> Run:
+        flags = ("--actor", self.actor) if self.actor else ()
+        return tenantadmin(*flags, *args, home=self.home, stdin=stdin, TENANTADMIN_DATABASE_URL=self.url, **extra)
+
+    def acting_as(self, actor: str | None) -> CLI:
+        return dataclasses.replace(self, actor=actor)

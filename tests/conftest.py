@@ -3,13 +3,21 @@
 One server per test session: the one in TENANTADMIN_TEST_DATABASE_URL (any database on it; the run creates and drops
 its own), else an embedded server in a temporary directory. On it, one database migrated to head serves as the template
 that ``fresh_database`` clones, and as the home of ``connection``, whose work is rolled back after each test.
+
+Then what most tests share: the operator they act as (``actor``), acme (``organization``) and its owner (``owner``),
+made where the test looks (``bind``), the command line against the test's database (``cli``), and ``settled``, the
+wait of the TUI tests for the app's database workers.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
@@ -17,11 +25,29 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.orm import Session
 
 from tenantadmin.config import normalise_url
+from tenantadmin.services import members, organizations
+from tenantadmin.services.actor import Actor
+from tenantadmin.services.organizations import OrganizationRecord
 from tenantadmin.store import migrations
 from tenantadmin.store.embedded import EmbeddedServer
 from tenantadmin.store.engine import create_engine
+from tenantadmin.store.eventstore import EventStore, Query, ReadResult
+
+from .clirunner import CLI
+
+if TYPE_CHECKING:
+    from textual.pilot import Pilot
 
 TEST_URL_VARIABLE = "TENANTADMIN_TEST_DATABASE_URL"
+
+# The operator most tests act as.
+OPERATOR = Actor(source="cli", email="ops@example.com")
+# acme's owner, made by the ``owner`` fixture, and the password everyone who joins in a test sets.
+OWNER = "ada@example.com"
+PASSWORD = "correct horse battery staple"
+# Room for the threads of the concurrency tests, each holding a connection (an engine connects lazily: an unused
+# slot costs nothing).
+POOL_SIZE = 12
 
 
 class Databases:
@@ -89,8 +115,8 @@ def fresh_database(databases: Databases, template_database: str) -> URL:
 
 @pytest.fixture
 def engine(fresh_database: URL) -> Iterator[Engine]:
-    """An engine on a database of its own, for a test that commits (a test module may define its own)."""
-    engine = create_engine(fresh_database)
+    """An engine on a database of its own, for a test that commits, with a pool for as many threads as a test runs."""
+    engine = create_engine(fresh_database, pool_size=POOL_SIZE)
     yield engine
     engine.dispose()
 
@@ -108,16 +134,110 @@ def shared_engine(databases: Databases, template_database: str) -> Iterator[Engi
     engine.dispose()
 
 
+def contents(engine: Engine) -> dict[str, int]:
+    """The number of rows of each table of the schema."""
+    with engine.connect() as connection:
+        tables = connection.scalars(
+            sa.text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")
+        ).all()
+        counts = " UNION ALL ".join(f"SELECT '{table}', count(*) FROM {table}" for table in tables)
+        return dict(connection.execute(sa.text(counts)).all())
+
+
+@pytest.fixture(scope="session")
+def shared_contents(shared_engine: Engine) -> dict[str, int]:
+    return contents(shared_engine)
+
+
 @pytest.fixture
-def connection(shared_engine: Engine) -> Iterator[Connection]:
-    """A connection in a transaction that is rolled back after the test: for tests that need no concurrency."""
+def connection(shared_engine: Engine, shared_contents: dict[str, int]) -> Iterator[Connection]:
+    """A connection in a transaction that is rolled back after the test: for tests that need no concurrency.
+
+    After the rollback the shared database must hold what it held at the start of the run: a test that committed
+    there (a service given ``shared_engine`` instead of the connection, say) fails, instead of the next test that
+    happens to count rows.
+    """
     with shared_engine.connect() as connection:
         transaction = connection.begin()
         yield connection
         transaction.rollback()
+    assert contents(shared_engine) == shared_contents, "a test committed to the shared database"
 
 
 @pytest.fixture
 def session(connection: Connection) -> Iterator[Session]:
     with Session(bind=connection, join_transaction_mode="create_savepoint") as session:
         yield session
+
+
+# --- what most tests share: who acts, on what, and how -------------------------------------------------------------
+
+
+@pytest.fixture
+def actor() -> Actor:
+    """The operator a test acts as, through the services (the one ``cli`` names with ``--actor``)."""
+    return OPERATOR
+
+
+@pytest.fixture
+def bind(request: pytest.FixtureRequest) -> Engine | Connection:
+    """What a test gives the services: its rolled-back ``connection`` when it asks for one, else its database's
+    ``engine``; so that ``organization`` and ``owner`` are made where the test looks for them."""
+    if "connection" in request.fixturenames:
+        return request.getfixturevalue("connection")
+    return request.getfixturevalue("engine")
+
+
+@pytest.fixture
+def organization(bind: Engine | Connection, actor: Actor) -> OrganizationRecord:
+    """acme, created by the operator, with no members yet: what most service and command-line tests act on."""
+    return organizations.create(bind, actor, name="Acme", slug="acme")
+
+
+def join(
+    bind: Engine | Connection, email: str, *, role: str = "member", org: str = "acme", password: str = PASSWORD
+) -> None:
+    """Make ``email`` an active member of ``org`` as anyone becomes one: invited by the operator, then accepted."""
+    invitation = members.invite(bind, OPERATOR, org, email, role=role)
+    members.accept(bind, OPERATOR, invitation.token, password)
+
+
+@pytest.fixture
+def owner(bind: Engine | Connection, organization: OrganizationRecord) -> str:
+    """``OWNER``, the active owner of acme (invited, then accepted): keys are issued to members, and an organization
+    keeps an owner; returns the email."""
+    join(bind, OWNER, role="owner")
+    return OWNER
+
+
+@pytest.fixture
+def cli(fresh_database: URL, tmp_path: Path) -> CLI:
+    """``cli("keys", "list")``: the command line in a subprocess, as a script runs it, against the test's database
+    (the one ``engine`` is on), from a home of its own, as the operator; ``cli.acting_as(...)`` for anyone else."""
+    return CLI(url_text(fresh_database), tmp_path, actor=OPERATOR.email)
+
+
+@contextmanager
+def connected(bind: Engine | Connection) -> Iterator[Connection]:
+    """A connection to look at the database through: ``bind`` when it is one (a test's rolled-back connection: what
+    the test wrote is seen there only), else one of the engine's, its writes committed when the block ends."""
+    if isinstance(bind, Connection):
+        yield bind
+        return
+    with bind.begin() as connection:
+        yield connection
+
+
+def read_events(bind: Engine | Connection, query: Query | None = None) -> ReadResult:
+    """The events matching ``query`` (every one when None), in log order, read through ``bind``."""
+    with connected(bind) as connection:
+        return EventStore(connection.engine).read(query or Query.all(), connection=connection)
+
+
+async def settled(pilot: Pilot, until: Callable[[], bool], seconds: float = 10) -> None:
+    """Let the app's workers and messages run until ``until()`` holds, then assert that it does: the TUI does its
+    database work in threads, so what a key press changes shows a little later. The deadline only ends the wait."""
+    deadline = time.monotonic() + seconds
+    while not until() and time.monotonic() < deadline:
+        await pilot.pause(0.05)
+    assert until()

@@ -18,13 +18,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tenantadmin.errors import InvalidInput, NotFound
 from tenantadmin.services import audit, organizations
 from tenantadmin.services.actor import Actor
-from tenantadmin.services.audit import EventFilter
-from tenantadmin.services.errors import InvalidInput, NotFound
-from tenantadmin.store.eventstore import Event, EventStore, SequencedEvent
+from tenantadmin.services.audit import EventFilter, EventRecord
+from tenantadmin.store.eventstore import Event, EventStore
 
-from .clirunner import environment, tenantadmin
+from .clirunner import environment
 from .conftest import url_text
 
 ADA = Actor(source="cli", email="ada@example.com")
@@ -33,7 +33,7 @@ FIELDS = [field.name for field in dataclasses.fields(audit.EventRecord)]
 
 
 @pytest.fixture
-def log(engine) -> list[SequencedEvent]:
+def log(engine) -> list[EventRecord]:
     """Six events, each committed on its own (so each has a recorded time of its own), in this order."""
     store = EventStore(engine)
     organizations.create(engine, ADA, name="Acme", slug="acme")
@@ -51,13 +51,13 @@ def log(engine) -> list[SequencedEvent]:
         "api_key.revoked@acme",
         "organization.suspended@acme",
     ]
-    times = [sequenced.recorded_at for sequenced in events]
+    times = [record.created_at for record in events]
     assert times == sorted(set(times)), "the time-bound tests need six distinct recorded times, in log order"
     return events
 
 
 def labels(events) -> list[str]:
-    return [f"{sequenced.event.type}@{sequenced.event.tags['org']}" for sequenced in events]
+    return [f"{record.event_type}@{record.tags['org']}" for record in events]
 
 
 def listed(engine, **selection) -> list[str]:
@@ -116,7 +116,7 @@ def test_org_and_actor_are_their_tags(engine, log):
 
 
 def test_since_is_inclusive_and_until_exclusive_on_the_recorded_time(engine, log):
-    at = [sequenced.recorded_at for sequenced in log]
+    at = [record.created_at for record in log]
     assert listed(engine, since=at[3]) == labels(log[3:])
     assert listed(engine, until=at[3]) == labels(log[:3])
     assert listed(engine, since=at[1], until=at[4]) == labels(log[1:4])
@@ -124,7 +124,7 @@ def test_since_is_inclusive_and_until_exclusive_on_the_recorded_time(engine, log
 
 
 def test_a_limit_counts_only_events_inside_the_time_bounds(engine, log):
-    at = [sequenced.recorded_at for sequenced in log]
+    at = [record.created_at for record in log]
     assert labels(audit.list_(engine, EventFilter(since=at[4]), limit=1)) == labels(log[4:5])
     assert labels(audit.list_(engine, EventFilter(until=at[2]), limit=1, reverse=True)) == labels(log[1:2])
     assert labels(audit.list_(engine, EventFilter(org="acme", since=at[3]), limit=1)) == ["api_key.revoked@acme"]
@@ -159,7 +159,7 @@ def test_show_by_position_or_id(engine, log):
 
 def test_following_delivers_new_matching_events_even_of_a_type_new_to_the_log(engine, log):
     stop = threading.Event()
-    delivered: list[SequencedEvent] = []
+    delivered: list[EventRecord] = []
     following = audit.follow(engine, EventFilter(types=("member.*",), org="acme"), after=log[-1].position, stop=stop)
     thread = threading.Thread(target=lambda: delivered.extend(following))
     thread.start()
@@ -174,7 +174,7 @@ def test_following_delivers_new_matching_events_even_of_a_type_new_to_the_log(en
     finally:
         stop.set()
         thread.join(10)
-    assert [sequenced.position for sequenced in delivered] == [invited]
+    assert [record.position for record in delivered] == [invited]
 
 
 def test_following_refuses_an_until(engine):
@@ -182,21 +182,17 @@ def test_following_refuses_an_until(engine):
         audit.follow(engine, EventFilter(until=datetime.now(UTC)), after=None)
 
 
-def events_cli(fresh_database, tmp_path, *args):
-    return tenantadmin("events", *args, home=tmp_path, TENANTADMIN_DATABASE_URL=url_text(fresh_database))
-
-
 @pytest.mark.parametrize(
     ("option", "reason"), [(("--tag", "noequals"), "invalid tag filter"), (("--since", "yesterday"), "invalid time")]
 )
-def test_a_bad_filter_exits_2_with_one_line(fresh_database, tmp_path, option, reason):
-    run = events_cli(fresh_database, tmp_path, "list", *option)
+def test_a_bad_filter_exits_2_with_one_line(cli, option, reason):
+    run = cli("events", "list", *option)
     assert run.code == 2, run.stderr
     assert run.stderr.count("\n") == 1 and reason in run.stderr and run.stdout == ""
 
 
-def test_every_output_format_parses(engine, log, fresh_database, tmp_path):
-    as_json = events_cli(fresh_database, tmp_path, "list", "--org", "acme", "--json")
+def test_every_output_format_parses(engine, log, cli):
+    as_json = cli("events", "list", "--org", "acme", "--json")
     assert as_json.code == 0, as_json.stderr
     records = as_json.json()
     assert [record["position"] for record in records] == [log[index].position for index in (0, 2, 4, 5)]
@@ -204,29 +200,29 @@ def test_every_output_format_parses(engine, log, fresh_database, tmp_path):
     assert records[0]["event_type"] == "organization.created" and records[0]["tags"]["org"] == "acme"
     assert records[0]["metadata"]["actor"] == "ada@example.com" and records[0]["source"] == "cli"
 
-    ndjson = events_cli(fresh_database, tmp_path, "list", "--type", "api_key.*", "--format", "ndjson", "--reverse")
+    ndjson = cli("events", "list", "--type", "api_key.*", "--format", "ndjson", "--reverse")
     assert ndjson.code == 0, ndjson.stderr
     lines = [json.loads(line) for line in ndjson.stdout.splitlines()]
     assert [line["position"] for line in lines] == [log[4].position, log[3].position, log[2].position]
 
-    as_csv = events_cli(fresh_database, tmp_path, "list", "--format", "csv", "--limit", "2")
+    as_csv = cli("events", "list", "--format", "csv", "--limit", "2")
     assert as_csv.code == 0, as_csv.stderr
     rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
     assert len(rows) == 2 and list(rows[0]) == FIELDS
     assert rows[1]["event_type"] == "organization.created" and json.loads(rows[1]["tags"])["org"] == "globex"
     assert rows[1]["user_agent"] == ""
 
-    table = events_cli(fresh_database, tmp_path, "list", "--tag", "key=k1")
+    table = cli("events", "list", "--tag", "key=k1")
     assert table.code == 0, table.stderr
     heading, *lines = table.stdout.splitlines()
     assert heading.split() == ["POSITION", "RECORDED", "TYPE", "ACTOR", "TAGS", "DATA"]
     assert [line.split()[3] for line in lines] == ["api_key.issued", "api_key.revoked"]
     assert "reason=leaked" in lines[1]
 
-    shown = events_cli(fresh_database, tmp_path, "show", str(log[4].id), "--json")
+    shown = cli("events", "show", str(log[4].id), "--json")
     assert shown.code == 0, shown.stderr
     assert shown.json()["position"] == log[4].position and shown.json()["data"]["reason"] == "leaked"
-    missing = events_cli(fresh_database, tmp_path, "show", "999")
+    missing = cli("events", "show", "999")
     assert missing.code == 1 and "no event '999'" in missing.stderr
 
 

@@ -17,7 +17,10 @@ from .conftest import url_text
 PROBE = """
 import atexit, sys
 def report():
-    ui = sorted(name for name in sys.modules if name.split(".")[0] in {"textual", "rich"} or name.startswith("tenantadmin.tui"))
+    ui = sorted(
+        name for name in sys.modules
+        if name.split(".")[0] in {"textual", "rich"} or name.startswith("tenantadmin.tui")
+    )
     print("UI MODULES:" + ",".join(ui), file=sys.stderr)
 atexit.register(report)
 sys.argv = ["tenantadmin", *sys.argv[1:]]

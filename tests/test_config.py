@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tenantadmin.config import ConfigError, choose_database, config_path, normalise_url
+from tenantadmin.config import choose_database, config_path, normalise_url
+from tenantadmin.errors import ConfigError
 
 FLAG = "postgresql://flag@localhost/one"
 VARIABLE = "postgresql+psycopg://variable@localhost/two"

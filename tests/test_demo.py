@@ -5,13 +5,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from tenantadmin.errors import InvalidState
 from tenantadmin.services import demo, organizations
-from tenantadmin.services.actor import Actor
-from tenantadmin.services.errors import InvalidState
 from tenantadmin.store.engine import create_engine
-
-from .clirunner import tenantadmin
-from .conftest import url_text
 
 
 def test_the_demo_fills_an_empty_database_with_everything_an_operator_deals_with(engine):
@@ -41,11 +37,11 @@ def test_the_demo_is_deterministic(fresh_database, databases, template_database)
         second.dispose()
 
 
-def test_the_demo_refuses_a_database_that_holds_organizations(engine, fresh_database, tmp_path):
-    organizations.create(engine, Actor(source="cli"), name="Real Tenant", slug="real")
+def test_the_demo_refuses_a_database_that_holds_organizations(engine, actor, cli):
+    organizations.create(engine, actor, name="Real Tenant", slug="real")
     with pytest.raises(InvalidState):
         demo.fill(engine)
-    run = tenantadmin("demo", home=tmp_path, TENANTADMIN_DATABASE_URL=url_text(fresh_database))
+    run = cli("demo")
     assert run.code == 1 and "empty" in run.stderr
     with engine.connect() as connection:
         assert connection.scalar(sa.text("SELECT count(*) FROM organizations")) == 1

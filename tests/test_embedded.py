@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -12,7 +13,7 @@ import pytest
 from tenantadmin.store import migrations
 from tenantadmin.store.embedded import EmbeddedServer
 
-from .clirunner import environment, tenantadmin
+from .clirunner import Run, environment, tenantadmin
 
 
 def server_in(home: Path) -> EmbeddedServer:
@@ -24,15 +25,26 @@ def postmaster_pid(home: Path) -> int:
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory):
-    """One user's home for the module's tests: the first of them pays for initdb."""
+def first_run(tmp_path_factory) -> Iterator[tuple[Path, Run]]:
+    """One user's home for the module's tests, and the first command ever run in it, which pays for initdb: made
+    here, not by whichever test happens to run first, so that every test passes alone and in any order."""
     home = tmp_path_factory.mktemp("user")
-    yield home
+    run = tenantadmin("db", "status", "--json", home=home)
+    yield home, run
     server_in(home).stop()
 
 
-def test_first_command_creates_starts_and_migrates_the_embedded_server(home):
-    run = tenantadmin("db", "status", "--json", home=home)
+@pytest.fixture
+def home(first_run) -> Path:
+    """That home, its server running (a test before may have stopped it)."""
+    home, _ = first_run
+    if not server_in(home).is_running():
+        assert tenantadmin("db", "status", home=home).code == 0
+    return home
+
+
+def test_first_command_creates_starts_and_migrates_the_embedded_server(first_run):
+    home, run = first_run
     assert run.code == 0, run.stderr
     status = run.json()
     assert status["origin"] == "embedded"

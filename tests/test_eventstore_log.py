@@ -149,7 +149,7 @@ def test_the_migration_takes_the_stores_writer_lock():
     spec = importlib.util.spec_from_file_location("migration_0002", path)
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)
-    assert migration.WRITER_LOCK_KEY == lock_key(ANY, ANY)
+    assert lock_key(ANY, ANY) == migration.WRITER_LOCK_KEY
 
 
 def test_an_insert_made_outside_the_store_holds_the_writer_lock_until_it_ends(shared_engine, connection):

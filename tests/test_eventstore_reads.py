@@ -177,16 +177,16 @@ def test_the_transaction_stays_usable_after_a_refused_append(store, connection, 
 
 
 @pytest.mark.parametrize(
-    "bad",
+    ("bad", "why"),
     [
-        lambda: Event("", {}),
-        lambda: Event("x.y", {}, tags={"Bad Key": "v"}),
-        lambda: Event("x.y", {}, tags={"org": ""}),
-        lambda: Event("x.y", {}, source="fax"),
-        lambda: QueryItem(tags={"org": [""]}),
-        lambda: Query(()),
+        (lambda: Event("", {}), "needs a type"),
+        (lambda: Event("x.y", {}, tags={"Bad Key": "v"}), "invalid tag key"),
+        (lambda: Event("x.y", {}, tags={"org": ""}), "for tag 'org'"),
+        (lambda: Event("x.y", {}, source="fax"), "invalid source"),
+        (lambda: QueryItem(tags={"org": [""]}), "for tag 'org'"),
+        (lambda: Query(()), "at least one item"),
     ],
 )
-def test_malformed_events_and_queries_are_refused_before_any_sql(bad):
-    with pytest.raises(ValueError):
+def test_malformed_events_and_queries_are_refused_before_any_sql(bad, why):
+    with pytest.raises(ValueError, match=why):
         bad()

@@ -11,60 +11,19 @@ import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 
-from tenantadmin.eventstore import EventStore, Query
+from tenantadmin.errors import Conflict, InvalidInput, InvalidState
+from tenantadmin.eventstore import Query
 from tenantadmin.services import credentials, keys, members, organizations
-from tenantadmin.services.actor import Actor
-from tenantadmin.services.errors import Conflict, InvalidInput, InvalidState
-from tenantadmin.store.engine import create_engine
 
-from .clirunner import tenantadmin
-from .conftest import url_text
+from .conftest import OWNER, connected, join, read_events
 
-OPERATOR = "ops@example.com"
-MEMBER = "ada@example.com"
-PASSWORD = "correct horse battery staple"
 TOKEN = re.compile(r"^ta_[0-9A-Za-z]{12}_[0-9A-Za-z]{49}$")
 CURRENT_HASH = "$argon2id$v=19$m=19456,t=2,p=1$"
 VERIFIERS = 8
 
 
-@pytest.fixture
-def engine(fresh_database):
-    engine = create_engine(fresh_database, pool_size=VERIFIERS + 2)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def actor() -> Actor:
-    return Actor(source="cli", email=OPERATOR)
-
-
-@pytest.fixture
-def org(engine, actor):
-    return organizations.create(engine, actor, name="Acme", slug="acme")
-
-
-@pytest.fixture
-def member(engine, actor, org) -> str:
-    """An active owner of acme, made as anyone is: invited, then accepted."""
-    invitation = members.invite(engine, actor, "acme", MEMBER, role="owner")
-    members.accept(engine, actor, invitation.token, PASSWORD)
-    return MEMBER
-
-
-@pytest.fixture
-def cli(fresh_database, tmp_path):
-    url = url_text(fresh_database)
-
-    def run(*args: str, **extra: str):
-        return tenantadmin("--actor", OPERATOR, *args, home=tmp_path, TENANTADMIN_DATABASE_URL=url, **extra)
-
-    return run
-
-
-def issue(engine, actor, **options) -> keys.IssuedKey:
-    return keys.issue(engine, actor, "acme", MEMBER, **{"name": "ci"} | options)
+def issue(bind, actor, **options) -> keys.IssuedKey:
+    return keys.issue(bind, actor, "acme", OWNER, **{"name": "ci"} | options)
 
 
 def secret_of(token: str) -> str:
@@ -73,41 +32,41 @@ def secret_of(token: str) -> str:
     return parsed.secret
 
 
-def key_row(engine, key_id: str):
-    with engine.connect() as connection:
+def key_row(bind, key_id: str):
+    with connected(bind) as connection:
         return connection.execute(sa.text("SELECT * FROM api_keys WHERE key_id = :key_id"), {"key_id": key_id}).one()
 
 
-def scalar(engine, sql: str, **params):
-    with engine.connect() as connection:
+def scalar(bind, sql: str, **params):
+    with connected(bind) as connection:
         return connection.execute(sa.text(sql), params).scalar()
 
 
-def execute(engine, sql: str, **params) -> None:
-    with engine.begin() as connection:
+def execute(bind, sql: str, **params) -> None:
+    with connected(bind) as connection:
         connection.execute(sa.text(sql), params)
 
 
-def table_text(engine, table: str) -> str:
+def table_text(bind, table: str) -> str:
     """Every row of ``table``, every column, as PostgreSQL prints a row."""
-    with engine.connect() as connection:
+    with connected(bind) as connection:
         return "\n".join(connection.execute(sa.text(f"SELECT t::text FROM {table} t")).scalars())
 
 
-def events_text(engine) -> str:
+def events_text(bind) -> str:
     """The data, metadata and tags of every event, and the event tag index."""
-    with engine.connect() as connection:
+    with connected(bind) as connection:
         rows = connection.execute(sa.text("SELECT data::text, metadata::text, tags::text FROM events")).all()
-    return "\n".join(" ".join(row) for row in rows) + table_text(engine, "events") + table_text(engine, "event_tags")
+    return "\n".join(" ".join(row) for row in rows) + table_text(bind, "events") + table_text(bind, "event_tags")
 
 
-def counts(engine) -> dict[str, int]:
-    with engine.connect() as connection:
+def counts(bind) -> dict[str, int]:
+    with connected(bind) as connection:
         return {table: connection.scalar(sa.text(f"SELECT count(*) FROM {table}")) for table in ("api_keys", "events")}
 
 
-def events(engine, *types: str):
-    return [recorded.event for recorded in EventStore(engine).read(Query.of(types=types))]
+def events(bind, *types: str):
+    return [recorded.event for recorded in read_events(bind, Query.of(types=types))]
 
 
 def about(moment: datetime, expected: datetime, slack: timedelta = timedelta(minutes=1)) -> bool:
@@ -123,9 +82,9 @@ def changed(token: str, index: int) -> str:
 # Issuing
 
 
-def test_issue_shows_the_token_once_and_keeps_only_an_argon2id_hash_of_its_secret(engine, member, cli):
+def test_issue_shows_the_token_once_and_keeps_only_an_argon2id_hash_of_its_secret(engine, owner, cli):
     options = "--type service --scope orgs:read --allow-ip 10.0.0.0/8 --usage-limit 100 --expires 90d --json"
-    run = cli("keys", "issue", "acme", MEMBER, "--name", "ci", *options.split())
+    run = cli("keys", "issue", "acme", OWNER, "--name", "ci", *options.split())
     assert run.code == 0, run.stderr
     shown = run.json()
     token = shown["token"]
@@ -165,7 +124,7 @@ def test_issue_shows_the_token_once_and_keeps_only_an_argon2id_hash_of_its_secre
     assert secret not in events_text(engine) and token not in events_text(engine)
 
 
-def test_a_token_given_where_a_key_id_belongs_names_its_key_and_is_never_echoed(engine, actor, member, cli):
+def test_a_token_given_where_a_key_id_belongs_names_its_key_and_is_never_echoed(engine, actor, owner, cli):
     """Revoking a leaked key by pasting the token found in a log is a real need; echoing its secret back is not."""
     issued = issue(engine, actor)
     secret = secret_of(issued.token)
@@ -179,7 +138,7 @@ def test_a_token_given_where_a_key_id_belongs_names_its_key_and_is_never_echoed(
     assert not [output for output in outputs if secret in output.stdout + output.stderr]
 
 
-def test_issue_is_refused_for_a_non_member_or_an_invited_member(engine, actor, member, cli):
+def test_issue_is_refused_for_a_non_member_or_an_invited_member(engine, actor, owner, cli):
     members.invite(engine, actor, "acme", "bob@example.com")
     organizations.create(engine, actor, name="Beta", slug="beta")
     before = counts(engine)
@@ -188,7 +147,7 @@ def test_issue_is_refused_for_a_non_member_or_an_invited_member(engine, actor, m
     assert stranger.code == 1 and "not an active member" in stranger.stderr
     invited = cli("keys", "issue", "acme", "bob@example.com", "--name", "ci")
     assert invited.code == 1 and "not an active member" in invited.stderr
-    elsewhere = cli("keys", "issue", "beta", MEMBER, "--name", "ci")  # a member of acme, not of beta
+    elsewhere = cli("keys", "issue", "beta", OWNER, "--name", "ci")  # a member of acme, not of beta
     assert elsewhere.code == 1 and "not an active member" in elsewhere.stderr
 
     assert counts(engine) == before
@@ -210,9 +169,9 @@ def test_issue_is_refused_for_a_non_member_or_an_invited_member(engine, actor, m
     ],
     ids=["host-bits", "not-an-ip", "type", "expires", "expires-now", "expires-past", "scope", "limit-0", "limit-nan"],
 )
-def test_issue_refuses_bad_input_with_exit_2_and_writes_nothing(engine, member, cli, args):
+def test_issue_refuses_bad_input_with_exit_2_and_writes_nothing(engine, owner, cli, args):
     before = counts(engine)
-    run = cli("keys", "issue", "acme", MEMBER, "--name", "ci", *args)
+    run = cli("keys", "issue", "acme", OWNER, "--name", "ci", *args)
     assert run.code == 2, (run.stdout, run.stderr)
     assert "Error" in run.stderr and "Traceback" not in run.stderr and "ta_" not in run.stdout
     assert counts(engine) == before
@@ -221,7 +180,7 @@ def test_issue_refuses_bad_input_with_exit_2_and_writes_nothing(engine, member, 
 # Revoking
 
 
-def test_revoke_records_the_reason_and_a_second_revoke_is_refused_without_a_second_event(engine, actor, member, cli):
+def test_revoke_records_the_reason_and_a_second_revoke_is_refused_without_a_second_event(engine, actor, owner, cli):
     issued = issue(engine, actor)
     key_id = issued.key.key_id
 
@@ -236,13 +195,13 @@ def test_revoke_records_the_reason_and_a_second_revoke_is_refused_without_a_seco
     assert again.code == 1 and "already revoked" in again.stderr
     [revoked] = events(engine, "api_key.revoked")
     assert revoked.data == {"key_id": key_id, "reason": "leaked in a CI log"}
-    assert revoked.tags["key"] == key_id and revoked.tags["org"] == "acme" and revoked.tags["user"] == MEMBER
+    assert revoked.tags["key"] == key_id and revoked.tags["org"] == "acme" and revoked.tags["user"] == OWNER
     assert key_row(engine, key_id).revocation_reason == "leaked in a CI log"
 
     assert keys.verify(engine, issued.token).reason == "revoked"
 
 
-def test_of_revokes_at_once_one_is_recorded(engine, actor, member):
+def test_of_revokes_at_once_one_is_recorded(engine, actor, owner):
     issued = issue(engine, actor)
     barrier = threading.Barrier(3)
     outcomes: list[str] = []
@@ -264,7 +223,7 @@ def test_of_revokes_at_once_one_is_recorded(engine, actor, member):
     assert len(events(engine, "api_key.revoked")) == 1
 
 
-def test_revoke_needs_a_reason_and_yes(engine, actor, member, cli):
+def test_revoke_needs_a_reason_and_yes(engine, actor, owner, cli):
     key_id = issue(engine, actor).key.key_id
     assert cli("keys", "revoke", key_id, "--yes").code == 2
     assert cli("keys", "revoke", key_id, "--reason", "  ", "--yes").code == 2
@@ -278,7 +237,7 @@ def test_revoke_needs_a_reason_and_yes(engine, actor, member, cli):
 
 @pytest.mark.parametrize(("grace", "period"), [(None, timedelta(hours=24)), ("1h", timedelta(hours=1))])
 def test_roll_makes_a_working_key_with_the_same_settings_and_the_old_one_works_until_the_grace_ends(
-    engine, actor, member, cli, grace, period
+    engine, actor, owner, cli, grace, period
 ):
     old = issue(
         engine,
@@ -309,7 +268,7 @@ def test_roll_makes_a_working_key_with_the_same_settings_and_the_old_one_works_u
         "description": "the deploy pipeline",
         "organization_slug": "acme",
     }
-    assert (new["user_email"], new["status"], new["usage_count"]) == (MEMBER, "active", 1)
+    assert (new["user_email"], new["status"], new["usage_count"]) == (OWNER, "active", 1)
     assert datetime.fromisoformat(new["expires_at"]) == old.key.expires_at
 
     assert keys.verify(engine, token, ip="10.1.2.3").valid
@@ -325,32 +284,32 @@ def test_roll_makes_a_working_key_with_the_same_settings_and_the_old_one_works_u
         assert secret not in events_text(engine) and secret not in table_text(engine, "api_keys")
 
 
-def test_a_key_is_rolled_once(engine, actor, member):
-    old = issue(engine, actor)
-    new = keys.roll(engine, actor, old.key.key_id)
+def test_a_key_is_rolled_once(connection, actor, owner):
+    old = issue(connection, actor)
+    new = keys.roll(connection, actor, old.key.key_id)
     with pytest.raises(InvalidState, match="already rolled"):
-        keys.roll(engine, actor, old.key.key_id)
-    assert keys.roll(engine, actor, new.key.key_id).key.key_id not in (old.key.key_id, new.key.key_id)
-    assert len(events(engine, "api_key.rolled")) == 2
+        keys.roll(connection, actor, old.key.key_id)
+    assert keys.roll(connection, actor, new.key.key_id).key.key_id not in (old.key.key_id, new.key.key_id)
+    assert len(events(connection, "api_key.rolled")) == 2
 
 
-def test_a_revoked_or_expired_key_cannot_be_rolled(engine, actor, member):
-    revoked = issue(engine, actor, name="revoked")
-    keys.revoke(engine, actor, revoked.key.key_id, reason="gone")
-    expired = issue(engine, actor, name="expired")
-    execute(engine, "UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE name = 'expired'")
+def test_a_revoked_or_expired_key_cannot_be_rolled(connection, actor, owner):
+    revoked = issue(connection, actor, name="revoked")
+    keys.revoke(connection, actor, revoked.key.key_id, reason="gone")
+    expired = issue(connection, actor, name="expired")
+    execute(connection, "UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE name = 'expired'")
     for key_id in (revoked.key.key_id, expired.key.key_id):
         with pytest.raises(InvalidState):
-            keys.roll(engine, actor, key_id)
-    assert events(engine, "api_key.rolled") == []
-    assert scalar(engine, "SELECT count(*) FROM api_keys") == 2
+            keys.roll(connection, actor, key_id)
+    assert events(connection, "api_key.rolled") == []
+    assert scalar(connection, "SELECT count(*) FROM api_keys") == 2
 
 
 # Verifying: each reason
 
 
-def test_verify_calls_garbage_and_a_mistyped_token_malformed(engine, actor, member):
-    issued = issue(engine, actor)
+def test_verify_calls_garbage_and_a_mistyped_token_malformed(connection, actor, owner):
+    issued = issue(connection, actor)
     secret_at = 16
     checksum_at = len(issued.token) - 1
     mistakes = [
@@ -366,67 +325,67 @@ def test_verify_calls_garbage_and_a_mistyped_token_malformed(engine, actor, memb
         changed(issued.token, checksum_at),  # in the checksum
     ]
     for token in mistakes:
-        verdict = keys.verify(engine, token)
+        verdict = keys.verify(connection, token)
         assert (verdict.valid, verdict.reason, verdict.key_id) == (False, "malformed", None), token
-    assert key_row(engine, issued.key.key_id).last_used_at is None
-    assert keys.verify(engine, f"  {issued.token}\n").valid  # surrounding blanks are not part of a token
+    assert key_row(connection, issued.key.key_id).last_used_at is None
+    assert keys.verify(connection, f"  {issued.token}\n").valid  # surrounding blanks are not part of a token
 
 
-def test_verify_calls_an_unknown_key_id_or_a_wrong_secret_unknown(engine, actor, member):
-    issued = issue(engine, actor)
+def test_verify_calls_an_unknown_key_id_or_a_wrong_secret_unknown(connection, actor, owner):
+    issued = issue(connection, actor)
     stranger = credentials.KeyToken(credentials.base62(12), credentials.base62(43))
-    verdict = keys.verify(engine, stranger.token)
+    verdict = keys.verify(connection, stranger.token)
     assert (verdict.valid, verdict.reason, verdict.key_id) == (False, "unknown", stranger.key_id)
 
     wrong_secret = credentials.KeyToken(issued.key.key_id, credentials.base62(43)).token
     assert credentials.parse_key(wrong_secret) is not None  # well formed: only the database can tell
-    verdict = keys.verify(engine, wrong_secret)
+    verdict = keys.verify(connection, wrong_secret)
     assert (verdict.valid, verdict.reason) == (False, "unknown")
     assert verdict.organization_id is None and verdict.scopes == []
-    row = key_row(engine, issued.key.key_id)
+    row = key_row(connection, issued.key.key_id)
     assert row.last_used_at is None and row.usage_count == 0
 
 
-def test_verify_calls_a_revoked_key_revoked(engine, actor, member):
-    issued = issue(engine, actor)
-    assert keys.verify(engine, issued.token).valid
-    keys.revoke(engine, actor, issued.key.key_id, reason="leaked")
-    verdict = keys.verify(engine, issued.token)
+def test_verify_calls_a_revoked_key_revoked(connection, actor, owner):
+    issued = issue(connection, actor)
+    assert keys.verify(connection, issued.token).valid
+    keys.revoke(connection, actor, issued.key.key_id, reason="leaked")
+    verdict = keys.verify(connection, issued.token)
     assert (verdict.valid, verdict.reason, verdict.key_id) == (False, "revoked", issued.key.key_id)
 
 
-def test_verify_calls_a_key_past_its_expiry_expired(engine, actor, member):
-    issued = issue(engine, actor, expires="1h")
-    assert keys.verify(engine, issued.token).valid
-    execute(engine, "UPDATE api_keys SET expires_at = now() - interval '1 second'")
-    verdict = keys.verify(engine, issued.token)
+def test_verify_calls_a_key_past_its_expiry_expired(connection, actor, owner):
+    issued = issue(connection, actor, expires="1h")
+    assert keys.verify(connection, issued.token).valid
+    execute(connection, "UPDATE api_keys SET expires_at = now() - interval '1 second'")
+    verdict = keys.verify(connection, issued.token)
     assert (verdict.valid, verdict.reason) == (False, "expired")
-    assert keys.show(engine, issued.key.key_id).status == "expired"
-    assert [key.key_id for key in keys.list_(engine, status="expired")] == [issued.key.key_id]
+    assert keys.show(connection, issued.key.key_id).status == "expired"
+    assert [key.key_id for key in keys.list_(connection, status="expired")] == [issued.key.key_id]
 
 
-def test_verify_accepts_a_key_only_from_its_allowed_addresses(engine, actor, member):
-    issued = issue(engine, actor, allowed_ips=["10.0.0.0/8", "203.0.113.7", "2001:db8::/32"])
+def test_verify_accepts_a_key_only_from_its_allowed_addresses(connection, actor, owner):
+    issued = issue(connection, actor, allowed_ips=["10.0.0.0/8", "203.0.113.7", "2001:db8::/32"])
     for address in ("10.20.30.40", "203.0.113.7", "2001:db8::1"):
-        assert keys.verify(engine, issued.token, ip=address).valid, address
+        assert keys.verify(connection, issued.token, ip=address).valid, address
     for address in ("192.168.0.1", "203.0.113.8", "11.0.0.1", "2001:db9::1", None):
-        verdict = keys.verify(engine, issued.token, ip=address)
+        verdict = keys.verify(connection, issued.token, ip=address)
         assert (verdict.valid, verdict.reason) == (False, "ip_not_allowed"), address
     with pytest.raises(InvalidInput):
-        keys.verify(engine, issued.token, ip="nonsense")
+        keys.verify(connection, issued.token, ip="nonsense")
 
 
-def test_verify_counts_uses_up_to_the_usage_limit(engine, actor, member):
-    issued = issue(engine, actor, usage_limit=2)
-    assert keys.verify(engine, issued.token).valid
-    assert keys.verify(engine, issued.token).valid
+def test_verify_counts_uses_up_to_the_usage_limit(connection, actor, owner):
+    issued = issue(connection, actor, usage_limit=2)
+    assert keys.verify(connection, issued.token).valid
+    assert keys.verify(connection, issued.token).valid
     for _ in range(2):
-        verdict = keys.verify(engine, issued.token)
+        verdict = keys.verify(connection, issued.token)
         assert (verdict.valid, verdict.reason) == (False, "usage_limit_exceeded")
-    assert key_row(engine, issued.key.key_id).usage_count == 2
+    assert key_row(connection, issued.key.key_id).usage_count == 2
 
 
-def test_concurrent_verifies_never_use_a_key_more_than_its_limit(engine, actor, member):
+def test_concurrent_verifies_never_use_a_key_more_than_its_limit(engine, actor, owner):
     issued = issue(engine, actor, usage_limit=3)
     barrier = threading.Barrier(VERIFIERS)
     verdicts: list[keys.Verification] = []
@@ -446,25 +405,32 @@ def test_concurrent_verifies_never_use_a_key_more_than_its_limit(engine, actor, 
     assert key_row(engine, issued.key.key_id).usage_count == 3
 
 
-def test_verify_refuses_the_keys_of_a_suspended_organization(engine, actor, member):
-    issued = issue(engine, actor)
-    organizations.suspend(engine, actor, "acme", reason="unpaid")
-    verdict = keys.verify(engine, issued.token)
+def test_verify_refuses_the_keys_of_a_suspended_organization(connection, actor, owner):
+    issued = issue(connection, actor)
+    organizations.suspend(connection, actor, "acme", reason="unpaid")
+    verdict = keys.verify(connection, issued.token)
     assert (verdict.valid, verdict.reason) == (False, "organization_inactive")
-    organizations.reactivate(engine, actor, "acme")
-    assert keys.verify(engine, issued.token).valid
+    organizations.reactivate(connection, actor, "acme")
+    assert keys.verify(connection, issued.token).valid
 
 
-def test_a_valid_verification_names_the_key_its_organization_and_scopes(engine, actor, org, member):
-    issued = issue(engine, actor, scopes=["orgs:read"])
-    verdict = keys.verify(engine, issued.token)
-    assert verdict == keys.Verification(True, None, issued.key.key_id, org.id, "acme", ["orgs:read"])
+def test_a_valid_verification_names_the_key_its_organization_and_scopes(connection, actor, organization, owner):
+    issued = issue(connection, actor, scopes=["orgs:read"])
+    verdict = keys.verify(connection, issued.token)
+    assert verdict == keys.Verification(
+        valid=True,
+        reason=None,
+        key_id=issued.key.key_id,
+        organization_id=organization.id,
+        organization_slug="acme",
+        scopes=["orgs:read"],
+    )
 
 
 # Verifying: what it writes
 
 
-def test_last_used_at_is_written_on_success_at_most_once_a_minute(engine, actor, member):
+def test_last_used_at_is_written_on_success_at_most_once_a_minute(engine, actor, owner):
     issued = issue(engine, actor)
     wrong = credentials.KeyToken(issued.key.key_id, credentials.base62(43)).token
     assert not keys.verify(engine, wrong).valid
@@ -485,30 +451,30 @@ def test_last_used_at_is_written_on_success_at_most_once_a_minute(engine, actor,
     assert third.last_used_at > first.last_used_at and str(third.last_used_ip) == "203.0.113.9"
 
 
-def test_a_hash_made_with_weaker_parameters_is_upgraded_by_a_successful_verify(engine, actor, member):
-    issued = issue(engine, actor)
+def test_a_hash_made_with_weaker_parameters_is_upgraded_by_a_successful_verify(connection, actor, owner):
+    issued = issue(connection, actor)
     secret = secret_of(issued.token)
     weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(secret)
-    execute(engine, "UPDATE api_keys SET key_hash = :weak", weak=weak)
+    execute(connection, "UPDATE api_keys SET key_hash = :weak", weak=weak)
 
     wrong = credentials.KeyToken(issued.key.key_id, credentials.base62(43)).token
-    assert keys.verify(engine, wrong).reason == "unknown"
-    assert key_row(engine, issued.key.key_id).key_hash == weak  # a failed verification upgrades nothing
+    assert keys.verify(connection, wrong).reason == "unknown"
+    assert key_row(connection, issued.key.key_id).key_hash == weak  # a failed verification upgrades nothing
 
-    assert keys.verify(engine, issued.token).valid
-    upgraded = key_row(engine, issued.key.key_id).key_hash
+    assert keys.verify(connection, issued.token).valid
+    upgraded = key_row(connection, issued.key.key_id).key_hash
     assert upgraded != weak and upgraded.startswith(CURRENT_HASH)
     assert PasswordHasher().verify(upgraded, secret)
     assert secret not in upgraded
 
-    assert keys.verify(engine, issued.token).valid
-    assert key_row(engine, issued.key.key_id).key_hash == upgraded  # already current: not hashed again
+    assert keys.verify(connection, issued.token).valid
+    assert key_row(connection, issued.key.key_id).key_hash == upgraded  # already current: not hashed again
 
 
 # The command line
 
 
-def test_keys_verify_exits_0_when_valid_and_1_with_the_reason_when_not(engine, actor, member, cli):
+def test_keys_verify_exits_0_when_valid_and_1_with_the_reason_when_not(engine, actor, owner, cli):
     issued = issue(engine, actor, allowed_ips=["10.0.0.0/8"])
 
     valid = cli("keys", "verify", issued.token, "--ip", "10.0.0.1", "--json")
@@ -530,27 +496,27 @@ def test_keys_verify_exits_0_when_valid_and_1_with_the_reason_when_not(engine, a
     assert revoked.code == 1 and "revoked" in revoked.stderr
 
 
-def test_removing_a_member_revokes_their_keys_in_that_organization(engine, actor, member):
+def test_removing_a_member_revokes_their_keys_in_that_organization(connection, actor, owner):
     other = "bob@example.com"
-    members.accept(engine, actor, members.invite(engine, actor, "acme", other).token, PASSWORD)
-    theirs = [issue(engine, actor, name="one"), issue(engine, actor, name="two")]
-    kept = keys.issue(engine, actor, "acme", other, name="kept")
+    join(connection, other)
+    theirs = [issue(connection, actor, name="one"), issue(connection, actor, name="two")]
+    kept = keys.issue(connection, actor, "acme", other, name="kept")
 
-    members.change_role(engine, actor, "acme", other, "owner")
-    members.remove(engine, actor, "acme", MEMBER)
+    members.change_role(connection, actor, "acme", other, "owner")
+    members.remove(connection, actor, "acme", OWNER)
 
     for issued in theirs:
-        assert keys.verify(engine, issued.token).reason == "revoked"
-        assert key_row(engine, issued.key.key_id).revocation_reason == "member removed"
+        assert keys.verify(connection, issued.token).reason == "revoked"
+        assert key_row(connection, issued.key.key_id).revocation_reason == "member removed"
         with pytest.raises(InvalidState):
-            keys.roll(engine, actor, issued.key.key_id)
-    assert keys.verify(engine, kept.token).valid
-    [removed] = events(engine, "member.removed")
+            keys.roll(connection, actor, issued.key.key_id)
+    assert keys.verify(connection, kept.token).valid
+    [removed] = events(connection, "member.removed")
     assert sorted(removed.tags["key"]) == sorted(issued.key.key_id for issued in theirs)
     assert sorted(removed.data["revoked_keys"]) == sorted(removed.tags["key"])
 
 
-def test_deleting_the_organization_revokes_its_keys(engine, actor, member, cli):
+def test_deleting_the_organization_revokes_its_keys(engine, actor, owner, cli):
     first = issue(engine, actor, name="first")
     second = issue(engine, actor, name="second")
     assert keys.verify(engine, first.token).valid

@@ -14,10 +14,10 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from tenantadmin.config import DatabaseChoice
+from tenantadmin.errors import SchemaOutOfDate, UnsupportedServer
 from tenantadmin.store import migrations
 from tenantadmin.store.database import open_database
 from tenantadmin.store.engine import create_engine
-from tenantadmin.store.errors import SchemaOutOfDate, UnsupportedServer
 from tenantadmin.store.models import Base
 
 from .conftest import url_text

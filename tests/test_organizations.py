@@ -17,15 +17,14 @@ import pytest
 import sqlalchemy as sa
 
 from tenantadmin import __version__
-from tenantadmin.eventstore import EventStore, Query
+from tenantadmin.errors import Conflict, DatabaseError, InvalidInput, InvalidState, NotFound, ServiceError
+from tenantadmin.eventstore import Query
 from tenantadmin.services import organizations
 from tenantadmin.services.actor import Actor
-from tenantadmin.services.errors import Conflict, InvalidInput, InvalidState, NotFound, ServiceError
 from tenantadmin.store.engine import create_engine
-from tenantadmin.store.errors import DatabaseError
 
 from .clirunner import environment, tenantadmin
-from .conftest import url_text
+from .conftest import connected, read_events, url_text
 
 RACERS = 8
 
@@ -66,46 +65,43 @@ def url(fresh_database) -> str:
 
 
 @pytest.fixture
-def cli(url, tmp_path):
-    """``cli("orgs", "list")``: the command line against the test's own database."""
-
-    def run(*args: str, input: str | None = "", **extra: str):
-        return tenantadmin(*args, home=tmp_path, input=input, TENANTADMIN_DATABASE_URL=url, **extra)
-
-    return run
+def cli(cli):
+    """The command line as no one in particular (no ``--actor``: the OS user), as these tests ran it from the first;
+    a test names the actor when it matters."""
+    return cli.acting_as(None)
 
 
 @pytest.fixture
 def operator() -> Actor:
+    """An operator known by no email, only as the OS user on this host: the events say so, and name no user."""
     return Actor(source="cli")
 
 
-def events(engine, **tags) -> list:
+def events(bind, **tags) -> list:
     """Events carrying every one of ``tags`` (every event when none), in log order."""
-    query = Query.of(tags=tags) if tags else Query.all()
-    return list(EventStore(engine).read(query).events)
+    return list(read_events(bind, Query.of(tags=tags) if tags else Query.all()).events)
 
 
-def of_type(engine, type_: str, **tags) -> list:
-    return [recorded for recorded in events(engine, **tags) if recorded.event.type == type_]
+def of_type(bind, type_: str, **tags) -> list:
+    return [recorded for recorded in events(bind, **tags) if recorded.event.type == type_]
 
 
-def rows(engine) -> list[dict]:
+def rows(bind) -> list[dict]:
     """Every organization row, as the table holds it."""
-    with engine.connect() as connection:
+    with connected(bind) as connection:
         found = connection.execute(sa.text("SELECT * FROM organizations ORDER BY created_at, slug")).mappings().all()
     return [dict(row) for row in found]
 
 
-def state(engine) -> tuple[list[dict], int]:
+def state(bind) -> tuple[list[dict], int]:
     """What a refused command must leave as it was: the organizations and the number of events."""
-    with engine.connect() as connection:
+    with connected(bind) as connection:
         count = connection.scalar(sa.text("SELECT count(*) FROM events"))
-    return rows(engine), count
+    return rows(bind), count
 
 
-def row_of(engine, slug: str) -> dict:
-    matching = [row for row in rows(engine) if row["slug"] == slug and row["status"] != "deleted"]
+def row_of(bind, slug: str) -> dict:
+    matching = [row for row in rows(bind) if row["slug"] == slug and row["status"] != "deleted"]
     assert len(matching) == 1, matching
     return matching[0]
 
@@ -117,14 +113,14 @@ def one_line_refusal(run, code: int) -> None:
     assert "Traceback" not in run.stderr
 
 
-def add_user(engine, email: str) -> uuid.UUID:
-    with engine.begin() as connection:
+def add_user(bind, email: str) -> uuid.UUID:
+    with connected(bind) as connection:
         return connection.scalar(sa.text("INSERT INTO users (email) VALUES (:email) RETURNING id"), {"email": email})
 
 
-def add_key(engine, organization_id: uuid.UUID, user_id: uuid.UUID) -> str:
+def add_key(bind, organization_id: uuid.UUID, user_id: uuid.UUID) -> str:
     key_id = f"k_{secrets.token_hex(8)}"
-    with engine.begin() as connection:
+    with connected(bind) as connection:
         connection.execute(
             sa.text(
                 "INSERT INTO api_keys (key_id, key_hash, key_prefix, user_id, organization_id, name) "
@@ -141,8 +137,8 @@ def add_key(engine, organization_id: uuid.UUID, user_id: uuid.UUID) -> str:
     return key_id
 
 
-def add_invitation(engine, organization_id: uuid.UUID, user_id: uuid.UUID) -> None:
-    with engine.begin() as connection:
+def add_invitation(bind, organization_id: uuid.UUID, user_id: uuid.UUID) -> None:
+    with connected(bind) as connection:
         connection.execute(
             sa.text(
                 "INSERT INTO user_organizations (user_id, organization_id, status, invitation_token) "
@@ -155,9 +151,9 @@ def add_invitation(engine, organization_id: uuid.UUID, user_id: uuid.UUID) -> No
 # --- create --------------------------------------------------------------------------------------------------------
 
 
-def test_create_returns_the_record_with_the_seed_columns_and_appends_one_event(engine, operator):
+def test_create_returns_the_record_with_the_seed_columns_and_appends_one_event(connection, operator):
     record = organizations.create(
-        engine,
+        connection,
         operator,
         name="  Acme Corporation ",
         slug="acme",
@@ -178,10 +174,10 @@ def test_create_returns_the_record_with_the_seed_columns_and_appends_one_event(e
     assert isinstance(record.id, uuid.UUID) and isinstance(record.created_at, datetime)
     assert record.created_by is None and record.updated_by is None  # no actor email: no user
 
-    row = row_of(engine, "acme")
+    row = row_of(connection, "acme")
     assert row["id"] == record.id and row["name"] == "Acme Corporation" and row["metadata"] == {"crm": "A-1"}
 
-    everything = events(engine)
+    everything = events(connection)
     assert [recorded.event.type for recorded in everything] == ["organization.created"]
     event = everything[0].event
     assert dict(event.tags) == {"org": "acme", "org_id": str(record.id)}
@@ -198,18 +194,18 @@ def test_create_returns_the_record_with_the_seed_columns_and_appends_one_event(e
     assert event.aggregate_type == "organization" and event.aggregate_id == record.id
     assert event.organization_id == record.id
     assert event.correlation_id
-    with engine.connect() as connection:
+    with connected(connection) as connection:
         column = connection.scalar(sa.text("SELECT correlation_id FROM events"))
     assert column == event.correlation_id
 
 
-def test_create_by_a_known_actor_tags_the_event_and_records_the_user(engine):
-    user_id = add_user(engine, "ada@example.com")
-    record = organizations.create(engine, Actor(source="tui", email="ada@example.com"), name="Acme", slug="acme")
+def test_create_by_a_known_actor_tags_the_event_and_records_the_user(connection):
+    user_id = add_user(connection, "ada@example.com")
+    record = organizations.create(connection, Actor(source="tui", email="ada@example.com"), name="Acme", slug="acme")
 
     assert record.created_by == user_id and record.updated_by == user_id
     assert record.settings == {} and record.metadata == {}  # the columns' defaults
-    (recorded,) = of_type(engine, "organization.created", org="acme")
+    (recorded,) = of_type(connection, "organization.created", org="acme")
     assert dict(recorded.event.tags) == {"org": "acme", "org_id": str(record.id), "actor": "ada@example.com"}
     assert recorded.event.metadata["actor"] == "ada@example.com"
     assert recorded.event.metadata["actor_email"] == "ada@example.com"
@@ -276,15 +272,15 @@ def test_a_duplicate_slug_is_refused_and_writes_nothing(engine, operator, cli):
 
 
 @pytest.mark.parametrize("slug", ["Bad Slug", "x" * 101, "-x", "x-", "a--b", "Acme", "acme_corp", ""])
-def test_a_bad_slug_is_invalid_input_and_writes_nothing(engine, operator, slug):
-    before = state(engine)
+def test_a_bad_slug_is_invalid_input_and_writes_nothing(connection, operator, slug):
+    before = state(connection)
     with pytest.raises(InvalidInput):
-        organizations.create(engine, operator, name="Acme", slug=slug)
-    assert state(engine) == before
+        organizations.create(connection, operator, name="Acme", slug=slug)
+    assert state(connection) == before
 
 
-def test_a_slug_of_the_longest_length_is_accepted(engine, operator):
-    assert organizations.create(engine, operator, name="Long", slug="x" * 100).slug == "x" * 100
+def test_a_slug_of_the_longest_length_is_accepted(connection, operator):
+    assert organizations.create(connection, operator, name="Long", slug="x" * 100).slug == "x" * 100
 
 
 @pytest.mark.parametrize("slug", ["Bad Slug", "x" * 101, "-x", "a--b"])
@@ -406,40 +402,33 @@ def race(attempts) -> list[str]:
     return sorted(outcomes)
 
 
-@pytest.fixture
-def pooled(fresh_database):
-    engine = create_engine(fresh_database, pool_size=RACERS + 2)
-    yield engine
-    engine.dispose()
-
-
-def test_creators_and_renamers_racing_for_one_slug_exactly_one_takes_it(pooled, operator):
+def test_creators_and_renamers_racing_for_one_slug_exactly_one_takes_it(engine, operator):
     for index in range(RACERS // 2):
-        organizations.create(pooled, operator, name=f"Org {index}", slug=f"org-{index}")
-    before = len(events(pooled))
+        organizations.create(engine, operator, name=f"Org {index}", slug=f"org-{index}")
+    before = len(events(engine))
 
     def create(index):
-        return lambda: organizations.create(pooled, operator, name=f"Shared {index}", slug="shared")
+        return lambda: organizations.create(engine, operator, name=f"Shared {index}", slug="shared")
 
     def rename(index):
-        return lambda: organizations.update(pooled, operator, f"org-{index}", slug="shared")
+        return lambda: organizations.update(engine, operator, f"org-{index}", slug="shared")
 
     outcomes = race([create(index) for index in range(RACERS // 2)] + [rename(index) for index in range(RACERS // 2)])
 
     assert outcomes == ["Conflict"] * (RACERS - 1) + ["won"], outcomes
-    assert [row["slug"] for row in rows(pooled)].count("shared") == 1
-    assert len(rows(pooled)) in (RACERS // 2, RACERS // 2 + 1)
-    assert len(events(pooled)) == before + 1
-    assert len(events(pooled, org="shared")) == 1
+    assert [row["slug"] for row in rows(engine)].count("shared") == 1
+    assert len(rows(engine)) in (RACERS // 2, RACERS // 2 + 1)
+    assert len(events(engine)) == before + 1
+    assert len(events(engine, org="shared")) == 1
 
 
-def test_suspenders_racing_on_one_organization_exactly_one_suspends_it(pooled, operator):
-    created = organizations.create(pooled, operator, name="Acme", slug="acme")
-    outcomes = race([lambda: organizations.suspend(pooled, operator, "acme", reason="race") for _ in range(RACERS)])
+def test_suspenders_racing_on_one_organization_exactly_one_suspends_it(engine, operator):
+    created = organizations.create(engine, operator, name="Acme", slug="acme")
+    outcomes = race([lambda: organizations.suspend(engine, operator, "acme", reason="race") for _ in range(RACERS)])
     assert outcomes.count("won") == 1, outcomes
     assert set(outcomes) <= {"won", "Conflict", "InvalidState"}, outcomes
-    assert len(of_type(pooled, "organization.suspended", org_id=str(created.id))) == 1
-    assert organizations.show(pooled, "acme").status == "suspended"
+    assert len(of_type(engine, "organization.suspended", org_id=str(created.id))) == 1
+    assert organizations.show(engine, "acme").status == "suspended"
 
 
 def test_cli_processes_creating_the_same_slug_at_once_exactly_one_exits_0(url, engine, tmp_path):
@@ -469,27 +458,31 @@ def test_cli_processes_creating_the_same_slug_at_once_exactly_one_exits_0(url, e
 # --- update --------------------------------------------------------------------------------------------------------
 
 
-def test_update_records_before_and_after_of_only_the_changed_fields(engine, operator):
-    created = organizations.create(engine, operator, name="Acme", slug="acme", city="Paris", subscription_tier="pro")
+def test_update_records_before_and_after_of_only_the_changed_fields(connection, operator):
+    created = organizations.create(
+        connection, operator, name="Acme", slug="acme", city="Paris", subscription_tier="pro"
+    )
 
-    updated = organizations.update(engine, operator, "acme", name="Acme Corp", city="Paris", subscription_tier="team")
+    updated = organizations.update(
+        connection, operator, "acme", name="Acme Corp", city="Paris", subscription_tier="team"
+    )
 
     assert updated.name == "Acme Corp" and updated.city == "Paris" and updated.subscription_tier == "team"
     assert updated.updated_at >= created.updated_at
-    (recorded,) = of_type(engine, "organization.updated", org_id=str(created.id))
+    (recorded,) = of_type(connection, "organization.updated", org_id=str(created.id))
     assert recorded.event.data == {
         "before": {"name": "Acme", "subscription_tier": "pro"},
         "after": {"name": "Acme Corp", "subscription_tier": "team"},
     }
     assert dict(recorded.event.tags) == {"org": "acme", "org_id": str(created.id)}
-    assert row_of(engine, "acme")["name"] == "Acme Corp"
+    assert row_of(connection, "acme")["name"] == "Acme Corp"
 
 
-def test_update_can_clear_an_optional_field_and_set_json_objects(engine, operator):
-    created = organizations.create(engine, operator, name="Acme", slug="acme", phone="+33 1 23")
-    updated = organizations.update(engine, operator, str(created.id), phone="", metadata={"crm": "B-2"})
+def test_update_can_clear_an_optional_field_and_set_json_objects(connection, operator):
+    created = organizations.create(connection, operator, name="Acme", slug="acme", phone="+33 1 23")
+    updated = organizations.update(connection, operator, str(created.id), phone="", metadata={"crm": "B-2"})
     assert updated.phone is None and updated.metadata == {"crm": "B-2"}
-    (recorded,) = of_type(engine, "organization.updated")
+    (recorded,) = of_type(connection, "organization.updated")
     assert recorded.event.data == {
         "before": {"phone": "+33 1 23", "metadata": {}},
         "after": {"phone": None, "metadata": {"crm": "B-2"}},
@@ -531,11 +524,11 @@ def test_update_with_a_bad_email_or_blank_name_exits_2_and_writes_nothing(engine
     assert state(engine) == before
 
 
-def test_each_command_has_its_own_correlation_id(engine, operator):
-    organizations.create(engine, operator, name="Acme", slug="acme")
-    organizations.update(engine, operator, "acme", city="Lyon")
-    organizations.suspend(engine, operator, "acme", reason="r")
-    ids = [recorded.event.correlation_id for recorded in events(engine)]
+def test_each_command_has_its_own_correlation_id(connection, operator):
+    organizations.create(connection, operator, name="Acme", slug="acme")
+    organizations.update(connection, operator, "acme", city="Lyon")
+    organizations.suspend(connection, operator, "acme", reason="r")
+    ids = [recorded.event.correlation_id for recorded in events(connection)]
     assert len(ids) == 3 and len(set(ids)) == 3 and all(ids)
 
 
@@ -583,13 +576,13 @@ def test_a_slug_change_to_a_taken_slug_is_refused_and_writes_nothing(engine, ope
     assert state(engine) == before
 
 
-def test_update_of_a_deleted_organization_by_id_is_refused(engine, operator):
-    created = organizations.create(engine, operator, name="Acme", slug="acme")
-    organizations.delete(engine, operator, "acme")
-    before = state(engine)
+def test_update_of_a_deleted_organization_by_id_is_refused(connection, operator):
+    created = organizations.create(connection, operator, name="Acme", slug="acme")
+    organizations.delete(connection, operator, "acme")
+    before = state(connection)
     with pytest.raises(InvalidState):
-        organizations.update(engine, operator, str(created.id), name="Zombie")
-    assert state(engine) == before
+        organizations.update(connection, operator, str(created.id), name="Zombie")
+    assert state(connection) == before
 
 
 # --- suspend, reactivate, delete -------------------------------------------------------------------------------------
@@ -645,7 +638,7 @@ def test_delete_without_yes_and_without_a_terminal_exits_2_and_changes_nothing(e
     organizations.create(engine, operator, name="Acme", slug="acme")
     before = state(engine)
 
-    run = cli("orgs", "delete", "acme", input="y\n")
+    run = cli("orgs", "delete", "acme", stdin="y\n")
     one_line_refusal(run, 2)
     assert "--yes" in run.stderr
     assert state(engine) == before
@@ -703,15 +696,15 @@ def test_delete_keeps_the_row_revokes_its_keys_and_voids_its_invitations(engine,
     assert state(engine) == before
 
 
-def test_a_suspended_organization_can_be_deleted(engine, operator):
-    organizations.create(engine, operator, name="Acme", slug="acme")
-    organizations.suspend(engine, operator, "acme", reason="fraud")
-    deleted = organizations.delete(engine, operator, "acme")
+def test_a_suspended_organization_can_be_deleted(connection, operator):
+    organizations.create(connection, operator, name="Acme", slug="acme")
+    organizations.suspend(connection, operator, "acme", reason="fraud")
+    deleted = organizations.delete(connection, operator, "acme")
     assert deleted.status == "deleted"
-    (recorded,) = of_type(engine, "organization.deleted", org="acme")
+    (recorded,) = of_type(connection, "organization.deleted", org="acme")
     assert recorded.event.data["from_status"] == "suspended"
     with pytest.raises(InvalidState):
-        organizations.reactivate(engine, operator, str(deleted.id))
+        organizations.reactivate(connection, operator, str(deleted.id))
 
 
 # --- list and show ---------------------------------------------------------------------------------------------------
@@ -812,19 +805,19 @@ def test_show_by_slug_and_by_id(engine, operator, cli):
     assert any(line.split() == ["slug", "acme"] for line in text.stdout.splitlines())
 
 
-def test_show_counts_active_members_and_live_keys(engine, operator):
-    created = organizations.create(engine, operator, name="Acme", slug="acme")
-    owner = add_user(engine, "owner@example.com")
-    add_key(engine, created.id, owner)
-    with engine.begin() as connection:
+def test_show_counts_active_members_and_live_keys(connection, operator):
+    created = organizations.create(connection, operator, name="Acme", slug="acme")
+    owner = add_user(connection, "owner@example.com")
+    add_key(connection, created.id, owner)
+    with connected(connection) as connection:
         connection.execute(
             sa.text("INSERT INTO user_organizations (user_id, organization_id, status) VALUES (:u, :o, 'active')"),
             {"u": owner, "o": created.id},
         )
-    add_invitation(engine, created.id, add_user(engine, "invited@example.com"))
-    shown = organizations.show(engine, "acme")
+    add_invitation(connection, created.id, add_user(connection, "invited@example.com"))
+    shown = organizations.show(connection, "acme")
     assert (shown.member_count, shown.key_count) == (1, 1)
-    assert [(record.member_count, record.key_count) for record in organizations.list_(engine)] == [(1, 1)]
+    assert [(record.member_count, record.key_count) for record in organizations.list_(connection)] == [(1, 1)]
 
 
 @pytest.mark.parametrize("ref", ["ghost", "00000000-0000-0000-0000-000000000000"])
@@ -838,9 +831,9 @@ def test_show_of_an_unknown_organization_exits_1_with_one_line(engine, cli, ref)
 
 
 @pytest.mark.parametrize("slug", ["deadbeefdeadbeefdeadbeefdeadbeef", "12345678-1234-1234-1234-123456789abc"])
-def test_an_organization_whose_slug_looks_like_an_id_can_be_shown_by_its_slug(engine, operator, slug):
-    created = organizations.create(engine, operator, name="Hex", slug=slug)
-    assert organizations.show(engine, slug).id == created.id
+def test_an_organization_whose_slug_looks_like_an_id_can_be_shown_by_its_slug(connection, operator, slug):
+    created = organizations.create(connection, operator, name="Hex", slug=slug)
+    assert organizations.show(connection, slug).id == created.id
 
 
 # --- help ------------------------------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ report of the failing run, then accept the new pictures with ``pytest tests/test
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -27,6 +26,8 @@ from tenantadmin.tui.screens.audit_log import AuditLogScreen
 from tenantadmin.tui.screens.help import HelpScreen
 from tenantadmin.tui.screens.organization import OrganizationScreen
 from tenantadmin.tui.widgets.form import FormScreen
+
+from . import conftest
 
 SIZE = (120, 36)
 NAMESPACE = uuid.UUID("6f1c1d0e-3b0a-4c39-9a8e-5b2f0c7d9e10")
@@ -257,7 +258,7 @@ LONG_RUNNING = {"audit-log", "health"}  # the audit log's follower never ends; t
 
 
 async def settled(pilot: Pilot, until: Callable[[], bool] = lambda: True, seconds: float = 10) -> None:
-    """Let workers and messages run until ``until()`` holds and no database worker is left running."""
+    """``conftest.settled``, and then no database worker left running and every table laid out."""
     app = pilot.app
 
     def done() -> bool:
@@ -267,10 +268,7 @@ async def settled(pilot: Pilot, until: Callable[[], bool] = lambda: True, second
         workers_done = all(worker.is_finished for worker in app.workers if worker.group not in LONG_RUNNING)
         return until() and workers_done and laid_out
 
-    deadline = time.monotonic() + seconds
-    while not done() and time.monotonic() < deadline:
-        await pilot.pause(0.05)
-    assert done()
+    await conftest.settled(pilot, done, seconds)
     await pilot.pause(0.1)  # a result a finished worker handed over may still be on its way to the screen
     assert done()
 
