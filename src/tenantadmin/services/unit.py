@@ -50,6 +50,8 @@ CHANGED_MEANWHILE = "another command changed the same thing at the same time: tr
 
 @dataclass
 class Unit:
+    """A command in progress: its session, who acts, its correlation id, and the guard it decides under."""
+
     session: Session
     actor: Actor
     actor_user_id: uuid.UUID | None
