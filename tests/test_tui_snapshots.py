@@ -292,7 +292,7 @@ async def organizations_listed(pilot: Pilot) -> None:
 async def acme_opened(pilot: Pilot) -> None:
     await organizations_listed(pilot)
     await pilot.press("down", "down")  # newest first: initech, globex, acme
-    await settled(pilot, lambda: table(pilot).get_row_at(table(pilot).cursor_row)[1] == "acme")
+    await settled(pilot, lambda: str(table(pilot).get_row_at(table(pilot).cursor_row)[1]) == "acme")
     await pilot.press("enter")
     await settled(pilot, lambda: isinstance(pilot.app.screen, OrganizationScreen) and pilot.app.screen.record)
 

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
 
@@ -15,6 +16,7 @@ from tenantadmin.services import database
 from tenantadmin.services.actor import Actor
 from tenantadmin.services.database import Bind
 
+from .literal import visible
 from .screens.audit_log import AuditLogScreen
 from .screens.help import HelpScreen
 from .screens.organizations import OrganizationsScreen
@@ -78,6 +80,19 @@ class TenantAdminApp(App[None]):
             self.call_from_thread(done, result)
 
         self.run_worker(run, thread=True, group="commands")
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,  # noqa: ARG002 (kept for callers of App.notify: data is never markup, whatever they ask)
+    ) -> None:
+        """Every toast, from any screen: its text shown literally (messages name organizations, emails, keys), never
+        as markup, whatever the caller asks."""
+        super().notify(visible(message), title=visible(title), severity=severity, timeout=timeout, markup=False)
 
     def failed(self, error: TenantAdminError) -> None:
         """What every worker does with an error of tenantadmin's: a message, and a health check when the database is

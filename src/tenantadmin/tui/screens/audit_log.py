@@ -22,6 +22,7 @@ from tenantadmin.errors import ServiceError, TenantAdminError
 from tenantadmin.services import audit
 from tenantadmin.services.audit import EventRecord
 
+from ..literal import literal
 from ..node import TenantAdminNode
 from ..widgets.banner import DatabaseBanner
 from ..widgets.event_log import EventLog
@@ -137,4 +138,5 @@ class AuditLogScreen(TenantAdminNode, Screen[None]):
 
     def on_event_log_highlighted(self, message: EventLog.Highlighted) -> None:
         whole = dataclasses.asdict(message.record)
-        self.query_one("#detail", Static).update(json.dumps(whole, indent=2, ensure_ascii=False, default=str))
+        detail = json.dumps(whole, indent=2, ensure_ascii=False, default=str)
+        self.query_one("#detail", Static).update(literal(detail, lines=True))

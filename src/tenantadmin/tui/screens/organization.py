@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Footer, Header, TabbedContent, TabPane
 from tenantadmin.errors import TenantAdminError
 from tenantadmin.services import audit, choices, keys, members, organizations, validation
 
+from ..literal import literal, visible
 from ..node import TenantAdminNode
 from ..widgets.banner import DatabaseBanner
 from ..widgets.confirm import ConfirmScreen
@@ -135,35 +136,44 @@ class OrganizationScreen(TenantAdminNode, Screen[None]):
         activity: list[audit.EventRecord],
     ) -> None:
         self.record = record
-        self.sub_title = f"{record.name} ({record.slug}) — {record.status}"
+        self.sub_title = visible(f"{record.name} ({record.slug}) — {record.status}")
         fields = self.query_one("#fields", DataTable)
         fields.clear()
         for name, value in dataclasses.asdict(record).items():
             shown = f"{value:%Y-%m-%d %H:%M}" if isinstance(value, datetime) else str(value)
-            fields.add_row(name.replace("_", " "), "-" if value in (None, "", {}) else shown)
+            fields.add_row(literal(name.replace("_", " ")), literal("-" if value in (None, "", {}) else shown))
         table = self.query_one("#member-table", DataTable)
         table.clear()
         open_invitation = (members.InvitationState.PENDING, members.InvitationState.EXPIRED)
         for person in people:
             table.add_row(
-                person.email, person.role, person.status, person.invitation or "-",
-                f"{person.invitation_expires_at:%Y-%m-%d}" if person.invitation in open_invitation else "-",
-                f"{person.joined_at:%Y-%m-%d}" if person.joined_at else "-",
+                *map(literal, (
+                    person.email, person.role, person.status, person.invitation or "-",
+                    f"{person.invitation_expires_at:%Y-%m-%d}" if person.invitation in open_invitation else "-",
+                    f"{person.joined_at:%Y-%m-%d}" if person.joined_at else "-",
+                )),
                 key=person.email,
             )  # fmt: skip
         table = self.query_one("#key-table", DataTable)
         table.clear()
         for key in held:
             table.add_row(
-                key.key_prefix, key.name, key.user_email, key.key_type, key.status, ",".join(key.scopes) or "-",
-                f"{key.expires_at:%Y-%m-%d}" if key.expires_at else "-",
-                f"{key.last_used_at:%Y-%m-%d}" if key.last_used_at else "-",
+                *map(literal, (
+                    key.key_prefix, key.name, key.user_email, key.key_type, key.status, ",".join(key.scopes) or "-",
+                    f"{key.expires_at:%Y-%m-%d}" if key.expires_at else "-",
+                    f"{key.last_used_at:%Y-%m-%d}" if key.last_used_at else "-",
+                )),
                 key=key.key_id,
             )  # fmt: skip
         table = self.query_one("#activity-table", DataTable)
         table.clear()
         for event in activity:
-            table.add_row(event.position, f"{event.created_at:%Y-%m-%d %H:%M:%S}", event.event_type, event.actor or "-")
+            table.add_row(
+                *map(
+                    literal,
+                    (event.position, f"{event.created_at:%Y-%m-%d %H:%M:%S}", event.event_type, event.actor or "-"),
+                )
+            )
 
     # --- helpers -------------------------------------------------------------------------------------------------
 

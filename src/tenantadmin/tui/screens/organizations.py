@@ -16,6 +16,7 @@ from textual.worker import get_current_worker
 from tenantadmin.errors import TenantAdminError
 from tenantadmin.services import choices, organizations, validation
 
+from ..literal import literal
 from ..node import TenantAdminNode
 from ..widgets.banner import DatabaseBanner
 from ..widgets.form import Field, FormScreen
@@ -115,13 +116,18 @@ class OrganizationsScreen(TenantAdminNode, Screen[None]):
         table.clear()
         for record in found:
             table.add_row(
-                record.name,
-                record.slug,
-                record.status,
-                record.subscription_tier,
-                record.member_count,
-                record.key_count,
-                f"{record.created_at:%Y-%m-%d %H:%M}",
+                *map(
+                    literal,
+                    (
+                        record.name,
+                        record.slug,
+                        record.status,
+                        record.subscription_tier,
+                        record.member_count,
+                        record.key_count,
+                        f"{record.created_at:%Y-%m-%d %H:%M}",
+                    ),
+                ),
                 key=str(record.id),
             )
         empty = (

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
+from ..literal import literal
+
 
 class DatabaseBanner(Static):
     def on_mount(self) -> None:
@@ -11,4 +13,4 @@ class DatabaseBanner(Static):
 
     def _show(self, problem: str | None) -> None:
         self.set_class(problem is not None, "shown")
-        self.update(f"Database unreachable: {problem} (retrying)" if problem else "")
+        self.update(literal(f"Database unreachable: {problem} (retrying)" if problem else ""))

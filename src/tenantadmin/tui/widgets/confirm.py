@@ -8,6 +8,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from ..literal import literal
+
 
 class ConfirmScreen(ModalScreen[str | None]):
     """Dismissed with the reason (empty when none is asked for), or None when cancelled."""
@@ -27,7 +29,7 @@ class ConfirmScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(self.question, classes="title")
+            yield Static(literal(self.question), classes="title")
             if self.ask_reason:
                 yield Input(placeholder="Reason (recorded in the audit log)", id="reason")
             with Horizontal(classes="buttons"):

@@ -25,6 +25,7 @@ from tenantadmin.errors import TenantAdminError
 from tenantadmin.services import audit
 from tenantadmin.services.audit import EventRecord
 
+from ..literal import visible
 from ..node import TenantAdminNode
 
 PAGE = 100
@@ -38,8 +39,8 @@ def line_of(record: EventRecord) -> str:
     )
     actor = record.actor or "-"
     return (
-        f"{record.position:>9}  {record.created_at:%Y-%m-%d %H:%M:%S}  {record.event_type:<24.24}  "
-        f"{actor:<28.28}  {tags}"
+        f"{record.position:>9}  {record.created_at:%Y-%m-%d %H:%M:%S}  {visible(record.event_type):<24.24}  "
+        f"{visible(actor):<28.28}  {visible(tags)}"
     )
 
 

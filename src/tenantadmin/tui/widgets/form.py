@@ -15,6 +15,8 @@ from textual.widgets import Button, Input, Label, Static
 
 from tenantadmin.errors import InvalidInput
 
+from ..literal import literal
+
 
 @dataclass(frozen=True)
 class Field:
@@ -60,7 +62,7 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog"):
-            yield Static(self.form_title, classes="title")
+            yield Static(literal(self.form_title), classes="title")
             for field in self.fields:
                 yield Label(field.label)
                 yield Input(
@@ -79,7 +81,7 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
     def on_input_changed(self, event: Input.Changed) -> None:
         name = (event.input.id or "").removeprefix("field-")
         problems = event.validation_result.failure_descriptions if event.validation_result else []
-        self.query_one(f"#problem-{name}", Static).update(problems[0] if problems else "")
+        self.query_one(f"#problem-{name}", Static).update(literal(problems[0] if problems else ""))
 
     def on_input_submitted(self, _event: Input.Submitted) -> None:
         self.action_submit()
@@ -96,7 +98,7 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
             widget = self.query_one(f"#field-{field.name}", Input)
             result = widget.validate(widget.value)
             if result is not None and not result.is_valid:
-                self.query_one(f"#problem-{field.name}", Static).update(result.failure_descriptions[0])
+                self.query_one(f"#problem-{field.name}", Static).update(literal(result.failure_descriptions[0]))
                 widget.focus()
                 return
             if widget.value.strip():

@@ -8,6 +8,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from ..literal import literal
+
 
 class SecretScreen(ModalScreen[None]):
     BINDINGS = [Binding("c", "copy", "Copy"), Binding("escape,enter", "dismiss", "Done")]
@@ -21,8 +23,8 @@ class SecretScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(self.secret_title, classes="title")
-            yield Static(self.secret, id="secret", markup=False)
+            yield Static(literal(self.secret_title), classes="title")
+            yield Static(literal(self.secret), id="secret")
             yield Static(self.warning, classes="warning")
             with Horizontal(classes="buttons"):
                 yield Button("Copy", variant="primary", id="copy")

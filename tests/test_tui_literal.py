@@ -1,0 +1,146 @@
+"""Data is text in the TUI: never read as markup, never sent to the terminal as a control (issue 10, requirement 1).
+
+Names, emails, reasons and event data come from the database, where anyone with a form or the CLI could put anything:
+the hostile strings of shared/data (markup that does not parse, markup that does, escape sequences that clear the
+screen or write the clipboard, bells, bidirectional overrides) and, by property, any text at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from textual.widgets import DataTable, Static
+
+from tenantadmin.display import visible
+from tenantadmin.errors import InvalidInput
+from tenantadmin.eventstore import Event, EventStore
+from tenantadmin.services import keys, organizations, validation
+from tenantadmin.services.actor import Actor
+from tenantadmin.tui.app import TenantAdminApp
+from tenantadmin.tui.literal import literal
+from tenantadmin.tui.screens.audit_log import AuditLogScreen
+from tenantadmin.tui.screens.organization import OrganizationScreen
+
+from .conftest import OPERATOR, join, settled
+
+HOSTILE_FILE = Path(__file__).resolve().parents[2] / "shared" / "data" / "hostile-strings.json"  # beside the checkout
+# What must never reach a terminal from data: C0 (but for the newlines a multi-line widget shows), DEL, C1, and the
+# bidirectional controls that would show text other than it is.
+CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def names() -> list[str]:
+    """The hostile strings an organization may be named (not blank, not too long)."""
+    if not HOSTILE_FILE.is_file():
+        pytest.skip(f"no {HOSTILE_FILE}: the shared hostile strings are not beside this checkout")
+    usable = []
+    for text in json.loads(HOSTILE_FILE.read_text(encoding="utf-8")):
+        try:
+            validation.required_text(text, "name")
+        except InvalidInput:
+            continue
+        usable.append(text)
+    return usable
+
+
+@given(st.text())
+def test_visible_text_holds_no_control_and_hides_nothing_else(text):
+    shown = visible(text)
+    assert not CONTROL.search(shown.replace("\n", "\x00"))
+    assert "\n" not in shown and "\t" not in shown
+    assert visible(text, lines=True).count("\n") == text.count("\n")
+    if not CONTROL.search(text) and "\n" not in text:
+        assert shown == text.replace("\t", "\\t")  # the rest is left exactly as it is
+
+
+@given(st.text())
+def test_a_literal_is_never_markup(text):
+    shown = literal(text)
+    assert shown.plain == visible(text) and not shown.spans  # no style came out of the text
+
+
+def on_screen(app: TenantAdminApp) -> str:
+    """What the terminal would be sent, as text: the screen exported (the controls in it would be there too)."""
+    return app.export_screenshot()
+
+
+def cells(table: DataTable) -> list[list[str]]:
+    return [[str(cell) for cell in table.get_row_at(index)] for index in range(table.row_count)]
+
+
+@pytest.mark.asyncio
+async def test_hostile_names_reasons_and_key_names_are_shown_literally_everywhere(engine):
+    hostile = names()
+    stored = [  # as the services keep them (trimmed)
+        organizations.create(engine, OPERATOR, name=text, slug=f"hostile-{index}", city=text[:100] or None).name
+        for index, text in enumerate(hostile)
+    ]
+    join(engine, "ada@example.com", role="owner", org="hostile-0")
+    key_names = [keys.issue(engine, OPERATOR, "hostile-0", "ada@example.com", name=text).key.name for text in hostile]
+    organizations.suspend(engine, OPERATOR, "hostile-1", reason=hostile[4])
+    EventStore(engine).append([Event("note.added", {"text": text}, tags={"note": text}) for text in hostile])
+    app = TenantAdminApp(engine, Actor(source="tui", email=OPERATOR.email))
+    async with app.run_test(size=(160, 48)) as pilot:
+        table = app.screen.query_one(DataTable)
+        await settled(pilot, lambda: table.row_count == len(hostile))
+        assert sorted(row[0] for row in cells(table)) == sorted(visible(name) for name in stored)
+        assert not CONTROL.search(on_screen(app))
+
+        table.move_cursor(row=next(i for i, row in enumerate(cells(table)) if row[1] == "hostile-0"))
+        await pilot.press("enter")
+        await settled(pilot, lambda: isinstance(app.screen, OrganizationScreen) and app.screen.record is not None)
+        screen = app.screen
+        assert screen.sub_title == visible(f"{stored[0]} (hostile-0) — active")
+        fields = {row[0]: row[1] for row in cells(screen.query_one("#fields", DataTable))}
+        assert fields["name"] == visible(stored[0])
+        await pilot.press("right", "right")
+        key_table = screen.query_one("#key-table", DataTable)
+        await settled(pilot, lambda: key_table.row_count == len(hostile))
+        assert sorted(row[1] for row in cells(key_table)) == sorted(visible(name) for name in key_names)
+        assert not CONTROL.search(on_screen(app))
+
+        await pilot.press("l")
+        assert isinstance(app.screen, AuditLogScreen)
+        log = app.screen.log_view
+        await settled(pilot, lambda: log.total > len(hostile))
+        await settled(pilot, lambda: log.event_at(log.cursor) is not None)
+        detail = app.screen.query_one("#detail", Static)
+        assert not CONTROL.search(str(detail.render()).replace("\n", ""))
+        assert not CONTROL.search(on_screen(app))
+
+
+def sample_names() -> st.SearchStrategy[str]:
+    """Any text an organization may be named: PostgreSQL holds no NUL, and a name is at most 255 characters."""
+    return st.text(st.characters(exclude_characters="\x00"), min_size=1, max_size=80).filter(lambda text: text.strip())
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=sample_names())
+def test_any_name_is_shown_as_it_is_stored_in_the_list_the_overview_and_the_log(engine, name):
+    slug = f"org-{uuid.uuid4().hex[:12]}"
+    created = organizations.create(engine, OPERATOR, name=name, slug=slug)
+
+    async def look() -> None:
+        app = TenantAdminApp(engine, Actor(source="tui", email=OPERATOR.email))
+        async with app.run_test(size=(120, 30)) as pilot:
+            table = app.screen.query_one(DataTable)
+            await settled(pilot, lambda: any(row[1] == slug for row in cells(table)))
+            assert next(row[0] for row in cells(table) if row[1] == slug) == visible(created.name)
+            app.push_screen(OrganizationScreen(created.id))
+            await settled(pilot, lambda: getattr(app.screen, "record", None) is not None)
+            fields = {row[0]: row[1] for row in cells(app.screen.query_one("#fields", DataTable))}
+            assert fields["name"] == visible(created.name)
+            assert not CONTROL.search(on_screen(app))
+            await pilot.press("l")
+            log = app.screen.log_view
+            await settled(pilot, lambda: log.total > 0 and log.event_at(log.cursor) is not None)
+            assert not CONTROL.search(on_screen(app))
+
+    asyncio.run(look())
