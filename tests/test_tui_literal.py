@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, Static
 
 from tenantadmin.display import visible
 from tenantadmin.errors import InvalidInput
@@ -27,6 +27,7 @@ from tenantadmin.tui.app import TenantAdminApp
 from tenantadmin.tui.literal import literal
 from tenantadmin.tui.screens.audit_log import AuditLogScreen
 from tenantadmin.tui.screens.organization import OrganizationScreen
+from tenantadmin.tui.widgets.form import FormScreen
 
 from .conftest import OPERATOR, join, settled
 
@@ -144,3 +145,23 @@ def test_any_name_is_shown_as_it_is_stored_in_the_list_the_overview_and_the_log(
             assert not CONTROL.search(on_screen(app))
 
     asyncio.run(look())
+
+
+@pytest.mark.asyncio
+async def test_a_form_shows_a_stored_value_with_its_controls_visible_and_keeps_it_when_left_alone(engine):
+    name = "two\nlines \x1b]52;c;ZXZpbA==\x07 here"
+    created = organizations.create(engine, OPERATOR, name=name, slug="evil", city="Lyon\x1b[2J")
+    app = TenantAdminApp(engine, Actor(source="tui", email=OPERATOR.email))
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.push_screen(OrganizationScreen(created.id))
+        await settled(pilot, lambda: getattr(app.screen, "record", None) is not None)
+        await pilot.press("e")
+        form = app.screen
+        assert isinstance(form, FormScreen)
+        assert form.query_one("#field-name", Input).value == visible(name)
+        assert not CONTROL.search(on_screen(app))
+        city = form.query_one("#field-city", Input)
+        city.value = "Paris"
+        await pilot.press("enter")
+        await settled(pilot, lambda: organizations.show(engine, "evil").city == "Paris")
+    assert organizations.show(engine, "evil").name == name  # left alone: the stored name, not its escaped form

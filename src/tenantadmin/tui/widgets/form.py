@@ -15,7 +15,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from tenantadmin.errors import InvalidInput
 
-from ..literal import literal
+from ..literal import literal, visible
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
             for field in self.fields:
                 yield Label(field.label)
                 yield Input(
-                    value=field.value,
+                    value=visible(field.value),  # a stored value's controls shown, not sent (see ``typed``)
                     placeholder=field.placeholder,
                     password=field.password,
                     validators=[ServiceRule(field)],
@@ -96,14 +96,21 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
         values: dict[str, str] = {}
         for field in self.fields:
             widget = self.query_one(f"#field-{field.name}", Input)
-            result = widget.validate(widget.value)
+            value = self.typed(field, widget.value)
+            result = widget.validate(value)
             if result is not None and not result.is_valid:
                 self.query_one(f"#problem-{field.name}", Static).update(literal(result.failure_descriptions[0]))
                 widget.focus()
                 return
-            if widget.value.strip():
-                values[field.name] = widget.value.strip() if not field.password else widget.value
+            if value.strip():
+                values[field.name] = value.strip() if not field.password else value
         self.dismiss(values)
+
+    @staticmethod
+    def typed(field: Field, text: str) -> str:
+        """What the operator means by ``text``: a field left as it was shown keeps its stored value, control
+        characters and all (it was shown with them made visible); anything typed is taken as it is."""
+        return field.value if text == visible(field.value) else text
 
     def action_cancel(self) -> None:
         self.dismiss(None)
