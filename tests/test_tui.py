@@ -368,37 +368,3 @@ async def test_the_invite_form_refuses_an_expiry_past_30_days_as_it_is_typed(eng
         await pilot.pause(0.3)
         assert isinstance(app.screen, FormScreen)
     assert rows(engine, "SELECT count(*) FROM user_organizations") == [(0,)]
-
-
-async def test_a_tab_opened_has_the_focus_and_a_row_action_acts_on_the_highlighted_row(engine, staffed):
-    """After → the Members tab's table has the focus: ↓ moves its cursor, and x asks about the row under it (carol's
-    pending invitation), not the first row's (ada's)."""
-    app = app_on(engine)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await open_organization(pilot, app, "acme")
-        assert app.focused is app.screen.query_one("#fields", DataTable)
-        table = app.screen.query_one("#member-table", DataTable)
-        await pilot.press("right")
-        await settled(pilot, lambda: app.focused is table and table.row_count == 3)
-        carol = next(i for i in range(table.row_count) if str(table.get_row_at(i)[0]) == "carol@example.com")
-        await pilot.press(*["down"] * carol)
-        assert table.cursor_row == carol
-        await pilot.press("x")
-        await settled(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        assert "carol@example.com" in app.screen.question
-        await pilot.press("escape")
-        await pilot.press("left")
-        await settled(pilot, lambda: app.focused is app.screen.query_one("#fields", DataTable))
-
-
-async def test_a_reload_keeps_the_cursor_on_the_same_record(engine, staffed):
-    app = app_on(engine)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await open_organization(pilot, app, "acme")
-        await pilot.press("right")
-        await on_member(pilot, app, "bob@example.com")
-        table = app.screen.query_one("#member-table", DataTable)
-        join(engine, "aaron@example.com")  # elsewhere: a member listed before bob
-        app.screen.action_refresh()
-        await settled(pilot, lambda: table.row_count == 4)
-        assert str(table.get_row_at(table.cursor_row)[0]) == "bob@example.com"

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
 
 from textual import work
 from textual.app import ComposeResult, SystemCommand
@@ -57,33 +56,9 @@ TAB_OF = {
 SHOWN_ONCE = "Shown only this once: it is stored hashed and cannot be recovered."
 
 
-def shown(value: object) -> str:
-    """A field's value as the overview shows it: times to the minute."""
-    return f"{value:%Y-%m-%d %H:%M}" if isinstance(value, datetime) else str(value)
-
-
-def refill(table: DataTable[Any], rows: Iterable[tuple[str, Sequence[object]]]) -> None:
-    """Put ``rows`` (each a key and its cells) in ``table``, shown literally, keeping the cursor on the record it was
-    on (by key, wherever the reload put it), else on the same row number."""
-    row_keys = list(table.rows)
-    selected = row_keys[table.cursor_row].value if table.row_count and 0 <= table.cursor_row < len(row_keys) else None
-    row = table.cursor_row
-    table.clear()
-    for key, cells in rows:
-        table.add_row(*map(literal, cells), key=key)
-    if selected is not None and selected in {row_key.value for row_key in table.rows}:
-        row = table.get_row_index(selected)
-    if table.row_count:
-        table.move_cursor(row=min(row, table.row_count - 1), animate=False)
-
-
 class OrganizationScreen(TenantAdminNode, Screen[None]):
-    AUTO_FOCUS = "#fields"  # the first tab's table, as every tab's when it is opened
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
-        # Before the focused table's own use of the arrows: ←/→ always move between the tabs.
-        Binding("left", "tab(-1)", "Previous tab", show=False, priority=True),
-        Binding("right", "tab(1)", "Next tab", show=False, priority=True),
         Binding("e", "edit", "Edit"),
         Binding("s", "suspend", "Suspend"),
         Binding("a", "reactivate", "Reactivate"),
@@ -135,15 +110,8 @@ class OrganizationScreen(TenantAdminNode, Screen[None]):
         tab = TAB_OF.get(action)
         return tab is None or self.query_one(TabbedContent).active == tab  # False: hidden from the footer
 
-    def action_tab(self, step: int) -> None:
-        tabs = self.query_one(TabbedContent)
-        panes = [pane.id for pane in tabs.query(TabPane)]
-        tabs.active = str(panes[(panes.index(tabs.active) + step) % len(panes)])
-
-    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        """The tab in view's table has the focus, so that the arrows and the row actions work on what is shown."""
+    def on_tabbed_content_tab_activated(self, _event: TabbedContent.TabActivated) -> None:
         self.refresh_bindings()
-        event.pane.query_one(DataTable).focus()
 
     @work(thread=True, exclusive=True, group="organization")
     def load(self) -> None:
@@ -169,44 +137,43 @@ class OrganizationScreen(TenantAdminNode, Screen[None]):
     ) -> None:
         self.record = record
         self.sub_title = visible(f"{record.name} ({record.slug}) — {record.status}")
-        refill(
-            self.query_one("#fields", DataTable),
-            (
-                (name, (name.replace("_", " "), "-" if value in (None, "", {}) else shown(value)))
-                for name, value in dataclasses.asdict(record).items()
-            ),
-        )
+        fields = self.query_one("#fields", DataTable)
+        fields.clear()
+        for name, value in dataclasses.asdict(record).items():
+            shown = f"{value:%Y-%m-%d %H:%M}" if isinstance(value, datetime) else str(value)
+            fields.add_row(literal(name.replace("_", " ")), literal("-" if value in (None, "", {}) else shown))
+        table = self.query_one("#member-table", DataTable)
+        table.clear()
         open_invitation = (members.InvitationState.PENDING, members.InvitationState.EXPIRED)
-        refill(
-            self.query_one("#member-table", DataTable),
-            (
-                (person.email, (
+        for person in people:
+            table.add_row(
+                *map(literal, (
                     person.email, person.role, person.status, person.invitation or "-",
                     f"{person.invitation_expires_at:%Y-%m-%d}" if person.invitation in open_invitation else "-",
                     f"{person.joined_at:%Y-%m-%d}" if person.joined_at else "-",
-                ))
-                for person in people
-            ),
-        )  # fmt: skip
-        refill(
-            self.query_one("#key-table", DataTable),
-            (
-                (key.key_id, (
+                )),
+                key=person.email,
+            )  # fmt: skip
+        table = self.query_one("#key-table", DataTable)
+        table.clear()
+        for key in held:
+            table.add_row(
+                *map(literal, (
                     key.key_prefix, key.name, key.user_email, key.key_type, key.status, ",".join(key.scopes) or "-",
                     f"{key.expires_at:%Y-%m-%d}" if key.expires_at else "-",
                     f"{key.last_used_at:%Y-%m-%d}" if key.last_used_at else "-",
-                ))
-                for key in held
-            ),
-        )  # fmt: skip
-        refill(
-            self.query_one("#activity-table", DataTable),
-            (
-                (str(event.position), (event.position, f"{event.created_at:%Y-%m-%d %H:%M:%S}", event.event_type,
-                                       event.actor or "-"))
-                for event in activity
-            ),
-        )  # fmt: skip
+                )),
+                key=key.key_id,
+            )  # fmt: skip
+        table = self.query_one("#activity-table", DataTable)
+        table.clear()
+        for event in activity:
+            table.add_row(
+                *map(
+                    literal,
+                    (event.position, f"{event.created_at:%Y-%m-%d %H:%M:%S}", event.event_type, event.actor or "-"),
+                )
+            )
 
     # --- helpers -------------------------------------------------------------------------------------------------
 
