@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable, Input, Select
 
 from tenantadmin.eventstore import Event, EventStore
 from tenantadmin.services import credentials, keys, members, organizations
@@ -174,14 +174,26 @@ async def test_creating_an_organization_from_the_list(engine):
     ]
 
 
-async def test_a_refusal_is_a_message_not_a_crash(engine):
+async def test_a_refusal_keeps_the_form_open_with_the_message_beside_its_field(engine):
+    """The slug was free as it was typed, then taken elsewhere before the operator pressed Enter: the service's
+    refusal shows under the slug, and what was typed is still there to fix."""
     app = app_on(engine)
     async with app.run_test(size=(120, 40)) as pilot:
         await settled(pilot, lambda: app.screen.query_one(DataTable).row_count == 2)
-        await pilot.press("n", *"Acme again", "tab", *"acme", "enter")
-        await settled(pilot, lambda: any("already taken" in str(n.message) for n in app._notifications))
-        assert app.is_running
-    assert rows(engine, "SELECT count(*) FROM organizations") == [(2,)]
+        await pilot.press("n", *"Initech", "tab")
+        form = app.screen
+        slug = form.query_one("#field-slug", Input)
+        assert slug.value == "initech"  # suggested from the name
+        await pilot.pause(0.3)
+        assert str(form.query_one("#problem-slug").render()).strip() == ""
+        organizations.create(engine, OPERATOR, name="Initech elsewhere", slug="initech")
+        await pilot.press("enter")
+        await settled(pilot, lambda: "already taken" in str(form.query_one("#problem-slug").render()))
+        assert app.screen is form and app.is_running
+        assert form.query_one("#field-name", Input).value == "Initech"
+        await pilot.press("ctrl+u", *"initech-2", "enter")
+        await settled(pilot, lambda: app.screen is not form)
+    assert rows(engine, "SELECT name FROM organizations WHERE slug = 'initech-2'") == [("Initech",)]
 
 
 async def test_inviting_a_member_shows_the_token_once_and_stores_only_its_digest(engine):
@@ -240,7 +252,7 @@ async def test_a_lost_database_shows_a_banner_and_the_app_recovers_by_itself(eng
             connection.execute(sa.text(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true'))
         await settled(pilot, lambda: not banner.has_class("shown"))
         organizations.create(engine, OPERATOR, name="Initech", slug="initech")
-        await pilot.press("r")
+        await pilot.press("ctrl+r")
         await settled(pilot, lambda: app.screen.query_one(DataTable).row_count == 3)
     admin.dispose()
 
@@ -312,14 +324,17 @@ async def test_member_actions_resend_revoke_role_and_remove(engine, staffed):
         await open_organization(pilot, app, "acme")
         await pilot.press("right")
         await on_member(pilot, app, "carol@example.com")
-        await pilot.press("r")
+        await confirm(pilot, app, "r")
         await settled(pilot, lambda: isinstance(app.screen, SecretScreen))
         await pilot.press("escape")
         await on_member(pilot, app, "carol@example.com")
         await confirm(pilot, app, "x")
         await settled(pilot, lambda: ("revoked",) in rows(engine, "SELECT status FROM user_organizations"))
         await on_member(pilot, app, "bob@example.com")
-        await pilot.press("c", *"admin", "enter")
+        await pilot.press("c")
+        await settled(pilot, lambda: isinstance(app.screen, FormScreen))
+        app.screen.query_one("#field-role", Select).value = "admin"
+        await pilot.click("#submit")
         await settled(pilot, lambda: rows(engine, BOBS_ROLE) == [("admin",)])
         await on_member(pilot, app, "ada@example.com")
         await confirm(pilot, app, "m")  # the last owner: refused, as a message
@@ -338,7 +353,7 @@ async def test_rolling_a_key_shows_the_new_one_once(engine, staffed):
         table = app.screen.query_one("#key-table", DataTable)
         await settled(pilot, lambda: table.row_count == 1)
         table.focus()
-        await pilot.press("R")
+        await confirm(pilot, app, "R")
         await settled(pilot, lambda: isinstance(app.screen, SecretScreen))
         token = app.screen.secret
     assert keys.verify(engine, token).valid and keys.verify(engine, staffed.token).valid  # the old one: grace period

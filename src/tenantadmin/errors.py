@@ -16,7 +16,12 @@ class ConfigError(TenantAdminError):
 
 
 class ServiceError(TenantAdminError):
-    """A command was refused."""
+    """A command was refused. ``field`` names the input the refusal is about (a parameter of the service, such as
+    ``slug``), when it is about one: a form shows the message beside that field."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class InvalidInput(ServiceError):

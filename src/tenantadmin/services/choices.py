@@ -19,6 +19,8 @@ Source = EventSource  # where an action comes from, as an Actor says it: Source.
 DEFAULT_ROLE = MemberRole.MEMBER.value
 DEFAULT_KEY_TYPE = KeyType.PERSONAL.value
 DEFAULT_TIER = "free"
+# The subscription tiers forms offer (the column takes any text: a tier set by a script stays, and is offered too).
+TIERS: tuple[str, ...] = ("free", "starter", "pro", "enterprise")
 
 INVITATION_DEFAULT = timedelta(days=7)
 INVITATION_LONGEST = timedelta(days=30)

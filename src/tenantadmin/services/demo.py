@@ -19,7 +19,7 @@ from tenantadmin.errors import InvalidState, ServiceError
 from tenantadmin.store.eventstore import Query
 from tenantadmin.store.models import Organization
 
-from . import keys, members, organizations
+from . import choices, keys, members, organizations
 from .actor import Actor
 from .unit import Bind, connected, reading, store_of
 
@@ -34,7 +34,6 @@ PEOPLE = [
     "james", "anders", "brian", "frances", "radia", "leslie", "john", "sophie", "hedy", "katherine", "tim", "vint",
 ]  # fmt: skip
 OPERATORS = ["ops@platform.example", "support@platform.example", "billing@platform.example"]
-TIERS = ["free", "starter", "pro", "enterprise"]
 SCOPES = ["orgs:read", "orgs:write", "members:read", "members:write", "keys:read", "events:read"]
 PASSWORD = "demo-password-not-for-production"  # noqa: S105 (the demo's, documented in its --help)
 
@@ -80,7 +79,7 @@ def _organization(engine: Bind, name: str, rng: random.Random) -> tuple[int, int
     domain = f"{slug.replace('-', '')}.example"
     organizations.create(
         engine, actor(), name=name, slug=slug, domain=domain, email=f"admin@{domain}",
-        subscription_tier=rng.choice(TIERS), country=rng.choice(["US", "GB", "DE", "FR", "JP", "BR"]),
+        subscription_tier=rng.choice(choices.TIERS), country=rng.choice(["US", "GB", "DE", "FR", "JP", "BR"]),
     )  # fmt: skip
     people = rng.sample(PEOPLE, rng.randint(3, 7))
     joined: list[str] = []
@@ -114,7 +113,7 @@ def _organization(engine: Bind, name: str, rng: random.Random) -> tuple[int, int
     elif rng.random() < 0.5:
         keys.roll(engine, actor(), issued[0])
     changes: list[Callable[[], object]] = [
-        lambda: organizations.update(engine, actor(), slug, subscription_tier=rng.choice(TIERS)),
+        lambda: organizations.update(engine, actor(), slug, subscription_tier=rng.choice(choices.TIERS)),
         lambda: organizations.update(engine, actor(), slug, phone=f"+1 555 {rng.randint(1000, 9999)}"),
         lambda: organizations.update(engine, actor(), slug, description=f"{name}, since {rng.randint(1950, 2024)}"),
         lambda: members.change_role(engine, actor(), slug, rng.choice(joined[1:]), rng.choice(["member", "admin"])),

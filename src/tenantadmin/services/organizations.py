@@ -13,11 +13,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from slugify import slugify
 from sqlalchemy.orm import Session
 
 from tenantadmin.errors import Conflict, InvalidInput, InvalidState, NotFound
 from tenantadmin.store.eventstore import Query, QueryItem
-from tenantadmin.store.models import ApiKey, KeyStatus, Membership, MembershipStatus, Organization, OrganizationStatus
+from tenantadmin.store.models import (
+    SLUG_MAX_LENGTH,
+    ApiKey,
+    KeyStatus,
+    Membership,
+    MembershipStatus,
+    Organization,
+    OrganizationStatus,
+)
 
 from . import choices, validation
 from .actor import Actor
@@ -165,19 +174,35 @@ def create(bind: Bind, actor: Actor, *, name: str, slug: str, **fields: Any) -> 
             tags=tags_of(organization),
             subject=("organization", organization.id),
             organization_id=organization.id,
-            refusal=Conflict(f"slug {values['slug']!r} was taken by another command just now"),
+            refusal=Conflict(f"slug {values['slug']!r} was taken by another command just now", field="slug"),
         )
         work.session.add(organization)
         work.saved(organization)
         return record_of(organization)
 
 
+def _taken(slug: str) -> sa.Select[uuid.UUID]:
+    """The organization, not deleted, that holds ``slug``: at most one (a partial unique index says so)."""
+    live = Organization.status != OrganizationStatus.DELETED
+    return sa.select(Organization.id).where(Organization.slug == slug, live)
+
+
 def _refuse_taken_slug(session: Session, slug: str) -> None:
-    taken = session.scalar(
-        sa.select(Organization.id).where(Organization.slug == slug, Organization.status != OrganizationStatus.DELETED)
-    )
-    if taken is not None:
-        raise Conflict(f"slug {slug!r} is already taken")
+    if session.scalar(_taken(slug)) is not None:
+        raise Conflict(f"slug {slug!r} is already taken", field="slug")
+
+
+def suggested_slug(name: str) -> str:
+    """A slug for ``name`` that the slug rule accepts (``Café Zürich AG`` gives ``cafe-zurich-ag``), cut at a word;
+    empty when the name has no letter or digit. What a form offers until the operator types a slug of their own."""
+    return str(slugify(name, max_length=SLUG_MAX_LENGTH, word_boundary=True))
+
+
+def slug_taken(bind: Bind, slug: str) -> bool:
+    """Whether an organization that is not deleted has ``slug``: a form says so as the slug is typed (create still
+    decides, under its append condition)."""
+    with reading(bind) as session:
+        return session.scalar(_taken(slug)) is not None
 
 
 def update(bind: Bind, actor: Actor, ref: str, **changes: Any) -> OrganizationRecord:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -10,13 +11,16 @@ from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.signal import Signal
 
 from tenantadmin.errors import DatabaseError, ServiceError, TenantAdminError
-from tenantadmin.services import database
+from tenantadmin.services import audit, database
 from tenantadmin.services.actor import Actor
+from tenantadmin.services.audit import EventRecord
 from tenantadmin.services.database import Bind
 
 from .literal import visible
+from .node import TenantAdminNode
 from .screens.audit_log import AuditLogScreen
 from .screens.help import HelpScreen
 from .screens.organizations import OrganizationsScreen
@@ -24,62 +28,96 @@ from .screens.organizations import OrganizationsScreen
 Result = TypeVar("Result")
 
 
-class TenantAdminApp(App[None]):
+class TenantAdminApp(TenantAdminNode, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "tenantadmin"
     BINDINGS = [
         Binding("o", "organizations", "Organizations"),
         Binding("l", "audit_log", "Audit log"),
+        Binding("ctrl+r", "refresh", "Refresh"),  # the one refresh key, on every screen
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
 
     HEALTH_CHECK_SECONDS = 2.0
+    CHANGES_SECONDS = 0.2  # events arriving within this are one change: a burst of writes is one reload, not many
     database_problem: reactive[str | None] = reactive(None)  # why the database cannot be reached, while it cannot
 
-    def __init__(self, engine: Bind, actor: Actor) -> None:
+    def __init__(self, engine: Bind, actor: Actor, *, recover: Callable[[], None] | None = None) -> None:
+        """``recover``, called by the health check while the database cannot be reached, tries to make it usable
+        again (the embedded server started anew), raising DatabaseError while it cannot."""
         super().__init__()
         self.engine = engine
         self.actor = actor
+        self.recover = recover
+        # Every event any process records, as it commits: the screens subscribe, and reload what it changes.
+        self.changes: Signal[list[EventRecord]] = Signal(self, "changes")
+        self._arrived: list[EventRecord] = []
+        self._following = threading.Event()
 
     def on_mount(self) -> None:
         self.push_screen(OrganizationsScreen())
         self.set_interval(self.HEALTH_CHECK_SECONDS, self.check_database)
+        self.follow_changes()
+
+    def on_unmount(self) -> None:
+        self._following.set()
+
+    def follow_changes(self) -> None:
+        """One follower of the whole event log for the app: what it brings is published, a batch at a time."""
+        self._following.set()
+        self._following = stop = threading.Event()
+
+        def run() -> None:
+            head = audit.extent(self.engine, audit.EventFilter()).head
+            for record in audit.follow(self.engine, audit.EventFilter(), after=head or 0, stop=stop):
+                self.deliver(self._changed, record)
+
+        self.in_thread(run, group="changes")
+
+    def _changed(self, record: EventRecord) -> None:
+        if not self._arrived:
+            self.set_timer(self.CHANGES_SECONDS, self._publish)
+        self._arrived.append(record)
+
+    def _publish(self) -> None:
+        arrived, self._arrived = self._arrived, []
+        self.changes.publish(arrived)
 
     def check_database(self) -> None:
         """A lost connection shows a banner; when the database answers again the banner goes and the screen reloads.
-        (The pool drops dead connections on the first failure, so the next check connects afresh.)"""
+        (The pool drops dead connections on the first failure, so the next check connects afresh.) While it cannot
+        be reached, ``recover`` is tried first: the embedded server, stopped, is started again."""
 
         def run() -> None:
             try:
+                if self.database_problem is not None and self.recover is not None:
+                    self.recover()
                 database.ping(self.engine)
             except DatabaseError as error:
-                self.call_from_thread(setattr, self, "database_problem", str(error))
+                self.deliver(setattr, self, "database_problem", str(error))
                 return
             if self.database_problem is not None:
-                self.call_from_thread(self.database_back)
+                self.deliver(self.database_back)
 
-        self.run_worker(run, thread=True, exclusive=True, group="health")
+        self.run_worker(run, thread=True, exclusive=True, group="health", exit_on_error=False)
 
     def database_back(self) -> None:
         self.database_problem = None
         self.notify("The database is back.")
+        if not any(worker.group == "changes" and worker.is_running for worker in self.workers):
+            self.follow_changes()
+        self.action_refresh()
+
+    def action_refresh(self) -> None:
+        """The screen in view reads again what it shows (each also follows the event log, so this is seldom needed)."""
         if refresh := getattr(self.screen, "action_refresh", None):
             refresh()
 
-    def act(self, command: Callable[[], Result], done: Callable[[Result], None]) -> None:
+    def act(self, command: Callable[[], Result], done: Callable[[Result], object]) -> None:
         """Run a service command in a worker thread; ``done`` gets its result on the UI thread. A refusal is a
-        message to the operator, never a crash."""
-
-        def run() -> None:
-            try:
-                result = command()
-            except TenantAdminError as error:
-                self.call_from_thread(self.failed, error)
-                return
-            self.call_from_thread(done, result)
-
-        self.run_worker(run, thread=True, group="commands")
+        message to the operator, never a crash. Commands are never cancelled: each runs to its end."""
+        self.in_thread(command, done, group="commands", exclusive=False)
 
     def notify(
         self,
@@ -103,6 +141,11 @@ class TenantAdminApp(App[None]):
         self.notify(str(error), title="Database", severity="error")
         if isinstance(error, DatabaseError):
             self.check_database()
+
+    def defect(self, error: Exception) -> None:
+        """A worker's error that is not tenantadmin's: a bug. Said, and logged; the app goes on."""
+        self.log.error(error)
+        self.notify(f"{type(error).__name__}: {error}", title="Unexpected error (a bug)", severity="error")
 
     def action_organizations(self) -> None:
         self._show(OrganizationsScreen)

@@ -6,26 +6,23 @@ thread (the store's ``follow``) hands each new event to the screen as it commits
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import threading
 from collections.abc import Iterator
 
-from textual import work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
-from tenantadmin.errors import ServiceError, TenantAdminError
+from tenantadmin.errors import ServiceError
 from tenantadmin.services import audit
 from tenantadmin.services.audit import EventRecord
 
-from ..literal import literal
 from ..node import TenantAdminNode
 from ..widgets.banner import DatabaseBanner
-from ..widgets.event_log import EventLog
+from ..widgets.event_detail import detail_of
+from ..widgets.event_log import HEADINGS, EventLog
 
 
 class AuditLogScreen(TenantAdminNode, Screen[None]):
@@ -39,6 +36,7 @@ class AuditLogScreen(TenantAdminNode, Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.wanted = audit.EventFilter()
+        self.wanted_text = ""  # the filter as typed, the last one that was accepted
         self.stop = threading.Event()
         self.paused = False
         self.held = 0  # events that arrived while paused
@@ -49,6 +47,7 @@ class AuditLogScreen(TenantAdminNode, Screen[None]):
         with Horizontal(classes="toolbar"):
             yield Input(placeholder="Filter: org=acme user=bob@example.com type=api_key.*", id="filter")
         yield Static(id="paused")
+        yield Static(HEADINGS, id="log-headings", markup=False)
         yield EventLog(id="log")
         with VerticalScroll(id="detail-pane"):
             yield Static(id="detail", markup=False)
@@ -82,11 +81,14 @@ class AuditLogScreen(TenantAdminNode, Screen[None]):
         self._show_paused()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        """A filter refused leaves the last good one in the box, and in force: the box and the list never disagree."""
         try:
             wanted = audit.parse(event.value)
         except ServiceError as error:
-            self.notify(str(error), severity="error")
+            self.notify(str(error), title="Filter refused", severity="error")
+            event.input.value = self.wanted_text
             return
+        self.wanted_text = event.value
         self.start(wanted)
         self.action_focus_log()
 
@@ -99,20 +101,23 @@ class AuditLogScreen(TenantAdminNode, Screen[None]):
         self._show_paused()
         self.follow(wanted, self.stop)
 
-    @work(thread=True, group="audit-log")
     def follow(self, wanted: audit.EventFilter, stop: threading.Event) -> None:
-        try:
-            extent = audit.extent(self.app.engine, wanted)
-            self.app.call_from_thread(self.shown, wanted, extent, stop)
-            for record in audit.follow(self.app.engine, wanted, after=extent.head or 0, stop=stop):
-                self.app.call_from_thread(self.arrived, [record], stop)
-        except TenantAdminError as error:
-            self.app.call_from_thread(self.app.failed, error)
+        engine = self.app.engine
+
+        def run() -> None:
+            extent = audit.extent(engine, wanted)
+            self.deliver(self.shown, wanted, extent, stop)
+            for record in audit.follow(engine, wanted, after=extent.head or 0, stop=stop):
+                self.deliver(self.arrived, [record], stop)
+
+        self.in_thread(run, group="audit-log", exclusive=False)  # the old follower ends by its ``stop``
 
     def shown(self, wanted: audit.EventFilter, extent: audit.Extent, stop: threading.Event) -> None:
         if stop is self.stop and not stop.is_set():
             self.log_view.show(wanted, extent)
             self.sub_title = f"{extent.count:,} events"
+            if not extent.count:
+                self.query_one("#detail", Static).update("")
 
     def arrived(self, events: list[EventRecord], stop: threading.Event) -> None:
         if stop is not self.stop or stop.is_set():  # from a follower since replaced, or the screen has closed
@@ -137,6 +142,4 @@ class AuditLogScreen(TenantAdminNode, Screen[None]):
         yield SystemCommand("Newest event", "Jump to the end of the log, and follow it", self.log_view.action_last)
 
     def on_event_log_highlighted(self, message: EventLog.Highlighted) -> None:
-        whole = dataclasses.asdict(message.record)
-        detail = json.dumps(whole, indent=2, ensure_ascii=False, default=str)
-        self.query_one("#detail", Static).update(literal(detail, lines=True))
+        self.query_one("#detail", Static).update(detail_of(message.record))

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.segment import Segment
-from textual import work
 from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
@@ -37,11 +36,14 @@ def line_of(record: EventRecord) -> str:
         f"{key}={value}" if isinstance(value, str) else " ".join(f"{key}={item}" for item in value)
         for key, value in record.tags.items()
     )
-    actor = record.actor or "-"
-    return (
-        f"{record.position:>9}  {record.created_at:%Y-%m-%d %H:%M:%S}  {visible(record.event_type):<24.24}  "
-        f"{visible(actor):<28.28}  {visible(tags)}"
-    )
+    return LINE.format(
+        record.position, f"{record.created_at:%Y-%m-%d %H:%M:%S}", visible(record.event_type),
+        visible(record.actor or "-"), visible(tags),
+    )  # fmt: skip
+
+
+LINE = "{:>9}  {:<19}  {:<24.24}  {:<28.28}  {}"
+HEADINGS = " " + LINE.format("Position", "Recorded", "Type", "Actor", "Tags")  # above the log, which pads by one
 
 
 class EventLog(TenantAdminNode, ScrollView, can_focus=True):
@@ -166,30 +168,47 @@ class EventLog(TenantAdminNode, ScrollView, can_focus=True):
     # --- loading ---------------------------------------------------------------------------------------------------
 
     def _load(self, page: int) -> None:
+        """Fetch ``page`` in a worker, given (not reading) what it needs: the worker touches no state of the view."""
         if page in self.fetching or page in self.failed or self.head is None:
             return
         self.fetching.add(page)
-        self._fetch(page, self.generation, self.selection, self.head, self.total)
-
-    @work(thread=True, group="event-log-pages")
-    def _fetch(self, page: int, generation: int, selection: audit.EventFilter, head: int, total: int) -> None:
+        engine, selection, head, total, generation = (
+            self.app.engine,
+            self.selection,
+            self.head,
+            self.total,
+            self.generation,
+        )
         first = page * PAGE
         count = min(PAGE, total - first)
-        engine = self.app.engine
-        try:
-            if (before := self.pages.get(page - 1)) and len(before) == PAGE:
-                rows = audit.page(engine, selection, after=before[-1].position, upto=head, limit=count)
-            elif after := self.pages.get(page + 1):
-                rows = audit.page(engine, selection, upto=after[0].position - 1, limit=count, backwards=True)[::-1]
-            elif first < total - first:
-                rows = audit.page(engine, selection, upto=head, offset=first, limit=count)
-            else:
-                skip = total - first - count
-                rows = audit.page(engine, selection, upto=head, offset=skip, limit=count, backwards=True)[::-1]
-        except TenantAdminError as error:
-            self.app.call_from_thread(self._failed, page, error)
-            return
-        self.app.call_from_thread(self._loaded, page, generation, rows)
+        before, after = self.pages.get(page - 1), self.pages.get(page + 1)
+        if before and len(before) == PAGE:
+            last = before[-1].position
+
+            def fetch() -> list[EventRecord]:
+                return audit.page(engine, selection, after=last, upto=head, limit=count)
+        elif after:
+            upto = after[0].position - 1
+
+            def fetch() -> list[EventRecord]:
+                return audit.page(engine, selection, upto=upto, limit=count, backwards=True)[::-1]
+        elif first < total - first:
+
+            def fetch() -> list[EventRecord]:
+                return audit.page(engine, selection, upto=head, offset=first, limit=count)
+        else:
+            skip = total - first - count
+
+            def fetch() -> list[EventRecord]:
+                return audit.page(engine, selection, upto=head, offset=skip, limit=count, backwards=True)[::-1]
+
+        self.in_thread(
+            fetch,
+            lambda rows: self._loaded(page, generation, rows),
+            failed=lambda error: self._failed(page, error),
+            group="event-log-pages",
+            exclusive=False,
+        )
 
     def _failed(self, page: int, error: TenantAdminError) -> None:
         self.fetching.discard(page)

@@ -10,6 +10,8 @@ from textual.widgets import Button, Static
 
 from ..literal import literal
 
+SHOWN_ONCE = "Shown only this once: it is stored hashed and cannot be recovered."
+
 
 class SecretScreen(ModalScreen[None]):
     BINDINGS = [Binding("c", "copy", "Copy"), Binding("escape,enter", "dismiss", "Done")]

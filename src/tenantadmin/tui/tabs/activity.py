@@ -1,0 +1,44 @@
+"""The activity tab: the organization's latest events, newest first; Enter opens one, whole."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.binding import Binding
+from textual.widgets import DataTable
+
+from tenantadmin.services import audit
+from tenantadmin.services.audit import EventRecord
+
+from ..widgets.event_detail import EventScreen
+from .tab import OrganizationTab
+
+SHOWN = 200
+
+
+class ActivityTab(OrganizationTab[EventRecord, list[EventRecord]]):
+    COLUMNS = ("Position", "Recorded", "Type", "Actor")
+    TABLE = "activity-table"
+    ROW_ACTIONS: ClassVar[dict[str, str]] = {"open": "event"}
+    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
+        Binding("enter", "open", "Open event"),
+    ]
+
+    def read(self) -> list[EventRecord]:
+        selection = audit.EventFilter(tags={"org_id": self.organization_id})
+        return audit.list_(self.app.engine, selection, limit=SHOWN, reverse=True)
+
+    def show(self, found: list[EventRecord]) -> None:
+        self.table.fill(
+            (str(event.position), event,
+             (event.position, f"{event.created_at:%Y-%m-%d %H:%M:%S}", event.event_type, event.actor or "-"))
+            for event in found
+        )  # fmt: skip
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open()
+
+    def action_open(self) -> None:
+        if (record := self.chosen("open")) is not None:
+            self.app.push_screen(EventScreen(record))
