@@ -13,7 +13,7 @@ from argon2 import PasswordHasher
 
 from tenantadmin.errors import Conflict, InvalidInput, InvalidState
 from tenantadmin.eventstore import Query
-from tenantadmin.services import credentials, keys, members, organizations
+from tenantadmin.services import choices, credentials, keys, members, organizations
 
 from .conftest import OWNER, connected, join, read_events
 
@@ -469,6 +469,115 @@ def test_a_hash_made_with_weaker_parameters_is_upgraded_by_a_successful_verify(c
 
     assert keys.verify(connection, issued.token).valid
     assert key_row(connection, issued.key.key_id).key_hash == upgraded  # already current: not hashed again
+
+
+# States as shown (issue 10, requirement 7): what lists and details say agrees with what `keys verify` answers
+
+
+def test_a_key_used_up_shows_exhausted_while_verify_still_says_usage_limit_exceeded(connection, actor, owner):
+    issued = issue(connection, actor, usage_limit=1)
+    key_id = issued.key.key_id
+    assert issued.key.status == "active"
+    assert keys.verify(connection, issued.token).valid
+
+    assert keys.show(connection, key_id).status == "exhausted"
+    assert [key.key_id for key in keys.list_(connection, status="exhausted")] == [key_id]
+    assert keys.list_(connection, status="active") == []
+    verdict = keys.verify(connection, issued.token)
+    assert (verdict.valid, verdict.reason) == (False, "usage_limit_exceeded")
+    assert key_row(connection, key_id).status == "active"  # derived, as expired is: nothing stored changes
+    assert "exhausted" in choices.KEY_STATUSES
+
+    successor = keys.roll(connection, actor, key_id)  # rolling still replaces its secret, and renews no use
+    assert successor.key.status == "exhausted"
+    assert keys.verify(connection, successor.token).reason == "usage_limit_exceeded"
+
+
+def test_a_shown_status_is_revoked_before_expired_before_exhausted_before_active(connection, actor, owner):
+    names = ("revoked", "expired", "exhausted", "active")
+    made = {name: issue(connection, actor, name=name, usage_limit=1) for name in names}
+    execute(connection, "UPDATE api_keys SET usage_count = 1 WHERE name <> 'active'")
+    execute(
+        connection, "UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE name IN ('revoked', 'expired')"
+    )
+    keys.revoke(connection, actor, made["revoked"].key.key_id, reason="leaked")
+
+    assert {key.name: key.status for key in keys.list_(connection)} == {name: name for name in names}
+    for name in names:
+        assert [key.name for key in keys.list_(connection, status=name)] == [name]
+    reasons = {name: keys.verify(connection, issued.token).reason for name, issued in made.items()}
+    assert reasons == {"revoked": "revoked", "expired": "expired", "exhausted": "usage_limit_exceeded", "active": None}
+
+
+def test_keys_list_and_show_say_exhausted_when_keys_verify_says_the_limit_is_used_up(engine, actor, owner, cli):
+    issued = issue(engine, actor, usage_limit=1)
+    assert keys.verify(engine, issued.token).valid
+
+    listed = cli("keys", "list", "--status", "exhausted", "--json")
+    assert listed.code == 0, listed.stderr
+    assert [(key["key_id"], key["status"]) for key in listed.json()] == [(issued.key.key_id, "exhausted")]
+    assert cli("keys", "list", "--status", "active", "--json").json() == []
+    table = cli("keys", "list")
+    assert table.code == 0, table.stderr
+    assert table.stdout.splitlines()[1].split()[5] == "exhausted"  # the STATUS column
+    shown = cli("keys", "show", issued.key.key_id)
+    assert shown.code == 0, shown.stderr
+    assert re.search(r"^status +exhausted$", shown.stdout, re.MULTILINE), shown.stdout
+    assert "exhausted" in cli("keys", "list", "--help").stdout
+
+    verify = cli("keys", "verify", issued.token, "--json")
+    assert verify.code == 1 and verify.json()["reason"] == "usage_limit_exceeded"
+
+
+def test_a_rolled_key_names_its_successor_and_when_its_grace_ends_while_it_still_works(connection, actor, owner):
+    old = issue(connection, actor, expires="90d")
+    new = keys.roll(connection, actor, old.key.key_id, grace="90m")
+
+    shown = keys.show(connection, old.key.key_id)
+    assert (shown.status, shown.replaced_by) == ("active", new.key.key_id)
+    assert shown.grace_ends_at is not None and shown.grace_ends_at == shown.expires_at
+    assert about(shown.grace_ends_at, datetime.now(UTC) + timedelta(minutes=90))
+    assert new.replaced == shown and old.replaced is None  # what roll returns of the old key, and issue of none
+    for listed in (keys.list_(connection), keys.list_(connection, org="acme"), keys.list_(connection, user=OWNER)):
+        assert {key.key_id: key for key in listed}[old.key.key_id] == shown
+    for successor in (new.key, keys.show(connection, new.key.key_id)):
+        assert (successor.replaced_by, successor.grace_ends_at) == (None, None)
+    assert (old.key.replaced_by, old.key.grace_ends_at) == (None, None)
+
+    newer = keys.roll(connection, actor, new.key.key_id)
+    revoked = keys.revoke(connection, actor, new.key.key_id, reason="leaked")  # in its grace: no grace is left
+    assert revoked == keys.show(connection, new.key.key_id)
+    assert (revoked.status, revoked.replaced_by, revoked.grace_ends_at) == ("revoked", newer.key.key_id, None)
+
+    execute(
+        connection,
+        "UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE key_id = :key_id",
+        key_id=old.key.key_id,
+    )
+    ended = keys.show(connection, old.key.key_id)  # the grace is over: the key is expired, its successor still named
+    assert (ended.status, ended.replaced_by, ended.grace_ends_at) == ("expired", new.key.key_id, None)
+
+
+def test_keys_roll_show_and_list_give_the_end_of_the_grace_to_the_second(engine, actor, owner, cli):
+    old = issue(engine, actor)
+    run = cli("keys", "roll", old.key.key_id, "--grace", "90m", "--json")
+    assert run.code == 0, run.stderr
+    new_id = run.json()["key_id"]
+    ends = keys.show(engine, old.key.key_id).grace_ends_at
+    assert ends is not None
+    assert f"{old.key.key_prefix} keeps working until {ends.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC" in run.stderr
+
+    as_json = cli("keys", "show", old.key.key_id, "--json").json()
+    assert (as_json["replaced_by"], datetime.fromisoformat(as_json["grace_ends_at"])) == (new_id, ends)
+    seconds = as_json["grace_ends_at"][:19].replace("T", " ")  # as the database's time zone writes it
+    shown = cli("keys", "show", old.key.key_id)
+    assert re.search(rf"^grace ends at +{seconds}$", shown.stdout, re.MULTILINE), shown.stdout
+    assert re.search(rf"^replaced by +{new_id}$", shown.stdout, re.MULTILINE), shown.stdout
+    table = cli("keys", "list").stdout.splitlines()
+    assert "GRACE ENDS" in table[0]
+    rows = {line.split()[0]: line for line in table[1:]}
+    assert rows[old.key.key_prefix].count(seconds) == 2  # under EXPIRES and GRACE ENDS
+    assert seconds not in rows[f"ta_{new_id}"]  # its successor never expires, and has no grace
 
 
 # The command line

@@ -413,6 +413,48 @@ def test_list_shows_each_invitation_as_pending_accepted_revoked_or_expired(engin
     assert "revoked" in lines["revoked@example.com"] and "accepted" in lines[OWNER]
 
 
+def test_an_invitation_shows_its_expiry_only_while_it_is_open(engine, actor, organization, owner, cli):
+    """Issue 10, requirement 7: an accepted or revoked invitation's expiry is history, not a deadline; neither front
+    end must show it as one (its row keeps it: it is how an accepted invitation is told from none)."""
+    pending = members.invite(engine, actor, "acme", "pending@example.com").member
+    members.invite(engine, actor, "acme", "expired@example.com")
+    execute(
+        engine,
+        "UPDATE user_organizations SET invitation_expires_at = now() - interval '1 minute'"
+        " WHERE user_id = (SELECT id FROM users WHERE email = 'expired@example.com')",
+    )
+    members.invite(engine, actor, "acme", "revoked@example.com")
+    revoked = members.revoke(engine, actor, "acme", "revoked@example.com")
+    accepted = members.accept(engine, actor, members.invite(engine, actor, "acme", "ada@example.com").token, PASSWORD)
+    members.accept(engine, actor, members.invite(engine, actor, "acme", "left@example.com").token, PASSWORD)
+    left = members.remove(engine, actor, "acme", "left@example.com")
+
+    assert pending.invitation == "pending"
+    assert about(pending.invitation_expires_at, datetime.now(UTC) + timedelta(days=7))
+    assert (revoked.invitation, revoked.invitation_expires_at) == ("revoked", None)
+    assert (accepted.invitation, accepted.invitation_expires_at) == ("accepted", None)
+    assert (left.invitation, left.invitation_expires_at) == ("accepted", None)
+    assert membership(engine, "ada@example.com").invitation_expires_at is not None  # kept, only not shown
+
+    shown = {member.email: member.invitation_expires_at for member in members.list_(engine, "acme", include_past=True)}
+    assert shown["pending@example.com"] == pending.invitation_expires_at
+    assert shown["expired@example.com"] is not None and shown["expired@example.com"] < datetime.now(UTC)
+    closed = (OWNER, "ada@example.com", "revoked@example.com", "left@example.com")
+    assert {email: shown[email] for email in closed} == dict.fromkeys(closed)
+
+    listed = cli("members", "list", "acme", "--all", "--json")
+    assert listed.code == 0, listed.stderr
+    assert {member["email"]: member["invitation_expires_at"] is not None for member in listed.json()} == {
+        "pending@example.com": True,
+        "expired@example.com": True,
+    } | dict.fromkeys(closed, False)
+    table = cli("members", "list", "acme", "--all")
+    assert table.code == 0, table.stderr
+    expires = {line.split()[0]: line.split()[4] for line in table.stdout.splitlines()[1:]}  # the EXPIRES column
+    assert {email: expires[email] for email in closed} == dict.fromkeys(closed, "-")
+    assert expires["pending@example.com"] == f"{pending.invitation_expires_at:%Y-%m-%d}"
+
+
 # Emails
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import click
 
 from tenantadmin.services import choices
@@ -21,6 +23,7 @@ COLUMNS = [
     ("status", "status"),
     ("scopes", "scopes"),
     ("expires_at", "expires"),
+    ("grace_ends_at", "grace ends"),
     ("last_used_at", "last used"),
 ]
 
@@ -158,7 +161,13 @@ def roll(settings: Settings, key_id: str, grace: str | None) -> None:
     Example:
       tenantadmin keys roll ta_3kT9xQ2mL0aB --grace 1h
     """
-    _show_token(settings, service.roll(settings.engine(), settings.actor(), key_id, grace=grace))
+    rolled = service.roll(settings.engine(), settings.actor(), key_id, grace=grace)
+    _show_token(settings, rolled)
+    old = rolled.replaced
+    if old is not None:
+        until = old.grace_ends_at
+        still = f"keeps working until {until.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC" if until else f"is {old.status}"
+        message(settings, f"{old.key_prefix} {still}; {rolled.key.key_prefix} replaces it")
 
 
 @keys.command()

@@ -11,8 +11,14 @@ from tenantadmin.store.models import KeyType, MemberRole, OrganizationStatus
 ROLES: tuple[str, ...] = tuple(role.value for role in MemberRole)
 KEY_TYPES: tuple[str, ...] = tuple(key_type.value for key_type in KeyType)
 ORGANIZATION_STATUSES: tuple[str, ...] = tuple(status.value for status in OrganizationStatus)
-# A key's status as shown: an active key past its expiry is shown (and listed) as expired.
-KEY_STATUSES: tuple[str, ...] = ("active", "expired", "revoked")
+# A key's status as shown (and listed, and filtered on by `keys list --status`), in both front ends: worked out from
+# its row as of now, the first of these that holds, so that it never contradicts what `keys verify` answers.
+#   revoked    revoked, whatever else is true of it (verify: revoked);
+#   expired    past its expires_at (a rolled key: once its grace has ended), or stored so (verify: expired);
+#   exhausted  neither, but its usage count has reached its usage limit (verify: usage_limit_exceeded);
+#   active     none of these: verify accepts it, from an allowed address while its organization is active.
+# Expired and exhausted are never stored: the row stays active, and services/keys.py's status_of derives them.
+KEY_STATUSES: tuple[str, ...] = ("active", "exhausted", "expired", "revoked")
 SOURCES: tuple[str, ...] = tuple(source.value for source in EventSource)
 Source = EventSource  # where an action comes from, as an Actor says it: Source.CLI, Source.TUI, ...
 

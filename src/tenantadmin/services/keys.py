@@ -32,10 +32,11 @@ from tenantadmin.store.models import (
 from . import choices, credentials, validation
 from .actor import Actor
 from .organizations import find, lifecycle, tags_of, usable
-from .unit import Bind, Unit, reading, transaction, unit
+from .unit import Bind, Unit, reading, store_of, transaction, unit
 
 KEY_EVENTS = ("api_key.issued", "api_key.revoked", "api_key.rolled", "organization.deleted")
 LAST_USED_EVERY = timedelta(minutes=1)
+EXHAUSTED = "exhausted"  # a status as shown, never stored (choices.KEY_STATUSES)
 
 # Why a token is not valid: what `keys verify` answers.
 Reason = Literal[
@@ -65,8 +66,10 @@ class KeyRecord:
     user_email: str
     scopes: list[str]
     allowed_ips: list[str] | None
-    status: str  # active, revoked or expired (an active key past expires_at counts as expired)
+    status: str  # as shown, one of choices.KEY_STATUSES (whose comment says how, and in which precedence)
     expires_at: datetime | None
+    replaced_by: str | None  # the key id of the key `keys roll` made to replace this one; None if never rolled
+    grace_ends_at: datetime | None  # a rolled key that still works: when it stops (its expires_at); else None
     last_used_at: datetime | None
     last_used_ip: str | None
     usage_count: int
@@ -84,6 +87,7 @@ class IssuedKey:
 
     key: KeyRecord
     token: str
+    replaced: KeyRecord | None = None  # made by `keys roll`: the key it replaces, as it now stands (in its grace)
 
 
 @dataclass(frozen=True)
@@ -97,12 +101,26 @@ class Verification:
 
 
 def status_of(key: ApiKey, now: datetime) -> str:
-    if key.status == KeyStatus.ACTIVE and key.expires_at is not None and key.expires_at <= now:
+    """The status as shown: revoked, then expired, then exhausted, then active (choices.KEY_STATUSES says why)."""
+    if key.status != KeyStatus.ACTIVE:
+        return str(key.status)
+    if key.expires_at is not None and key.expires_at <= now:
         return str(KeyStatus.EXPIRED)
-    return str(key.status)
+    if key.usage_limit is not None and key.usage_count >= key.usage_limit:
+        return EXHAUSTED
+    return str(KeyStatus.ACTIVE)
 
 
-def record_of(key: ApiKey, user: User, organization: Organization | None, now: datetime | None = None) -> KeyRecord:
+def record_of(
+    key: ApiKey,
+    user: User,
+    organization: Organization | None,
+    now: datetime | None = None,
+    *,
+    replaced_by: str | None = None,
+) -> KeyRecord:
+    """``replaced_by``: the successor's key id, when the key was rolled (the roll events say so, not the row)."""
+    status = status_of(key, now or datetime.now(UTC))
     return KeyRecord(
         id=key.id,
         key_id=key.key_id,
@@ -116,8 +134,10 @@ def record_of(key: ApiKey, user: User, organization: Organization | None, now: d
         user_email=user.email,
         scopes=list(key.scopes),
         allowed_ips=[str(network) for network in key.allowed_ips] if key.allowed_ips else None,
-        status=status_of(key, now or datetime.now(UTC)),
+        status=status,
         expires_at=key.expires_at,
+        replaced_by=replaced_by,
+        grace_ends_at=key.expires_at if replaced_by is not None and status == KeyStatus.ACTIVE else None,
         last_used_at=key.last_used_at,
         last_used_ip=str(key.last_used_ip) if key.last_used_ip else None,
         usage_count=key.usage_count,
@@ -236,6 +256,15 @@ def _find(session: Session, ref: str) -> tuple[ApiKey, User, Organization | None
     return found[0], found[1], found[2]
 
 
+def _successors(bind: Bind, session: Session, tags: dict[str, str]) -> dict[str, str]:
+    """Which key replaced which (old key id to new), by the roll events carrying ``tags``: one read of the log.
+
+    A command reads it before it appends: a read waits for the other appends in progress to end, and two commands
+    that each appended and then waited on the other would wait for ever."""
+    rolls = store_of(bind).read(Query.of(types=["api_key.rolled"], tags=tags), connection=session.connection())
+    return {str(rolled.event.data["from_key_id"]): str(rolled.event.data["to_key_id"]) for rolled in rolls.events}
+
+
 def revoke(bind: Bind, actor: Actor, key_id: str, *, reason: str) -> KeyRecord:
     """Revoking a revoked key is refused, and writes no second event."""
     why = validation.required_text(reason, "reason", longest=1000)
@@ -246,6 +275,7 @@ def revoke(bind: Bind, actor: Actor, key_id: str, *, reason: str) -> KeyRecord:
         )
         if key.status == KeyStatus.REVOKED:
             raise InvalidState(f"key {key.key_id} was already revoked at {key.revoked_at:%Y-%m-%d %H:%M} UTC")
+        successor = _successors(bind, work.session, {"key": key.key_id}).get(key.key_id)  # before appending (see there)
         work.record(
             "api_key.revoked",
             {"key_id": key.key_id, "reason": why},
@@ -254,7 +284,8 @@ def revoke(bind: Bind, actor: Actor, key_id: str, *, reason: str) -> KeyRecord:
             organization_id=key.organization_id,
         )
         key.revoke(by=work.actor_user_id, reason=why, at=datetime.now(UTC))
-        return _saved(work, key, user, organization)
+        work.saved(key)
+        return record_of(key, user, organization, replaced_by=successor)
 
 
 def roll(bind: Bind, actor: Actor, key_id: str, *, grace: str | None = None) -> IssuedKey:
@@ -272,8 +303,10 @@ def roll(bind: Bind, actor: Actor, key_id: str, *, grace: str | None = None) -> 
     with unit(bind, actor) as work:
         old, user, organization = work.decide(lambda session: _find(session, key_id), boundary)
         now = datetime.now(UTC)
-        if status_of(old, now) != KeyStatus.ACTIVE:
-            raise InvalidState(f"key {old.key_id} is {status_of(old, now)}: only an active key can be rolled")
+        if status_of(old, now) not in (KeyStatus.ACTIVE, EXHAUSTED):  # an exhausted key's secret may still be replaced
+            raise InvalidState(
+                f"key {old.key_id} is {status_of(old, now)}: only an active or exhausted key can be rolled"
+            )
         if organization is not None and organization.status != OrganizationStatus.ACTIVE:
             raise InvalidState(f"organization {organization.slug!r} is {organization.status}")
         rolls = work.store.read(
@@ -315,16 +348,23 @@ def roll(bind: Bind, actor: Actor, key_id: str, *, grace: str | None = None) -> 
         old.expires_at = old_expires
         old.updated_by = work.actor_user_id
         work.session.add(new)
-        return IssuedKey(_saved(work, new, user, organization), made.token)
+        work.saved(new, old)
+        return IssuedKey(
+            record_of(new, user, organization),
+            made.token,
+            replaced=record_of(old, user, organization, replaced_by=made.key_id),
+        )
 
 
 def show(bind: Bind, key_id: str) -> KeyRecord:
     with reading(bind) as session:
-        return record_of(*_find(session, key_id))
+        key, user, organization = _find(session, key_id)
+        successors = _successors(bind, session, {"key": key.key_id})
+        return record_of(key, user, organization, replaced_by=successors.get(key.key_id))
 
 
 def list_(bind: Bind, *, org: str | None = None, user: str | None = None, status: str | None = None) -> list[KeyRecord]:
-    """Newest first; ``status`` is as shown (active, expired, revoked)."""
+    """Newest first; ``status`` is as shown (one of choices.KEY_STATUSES)."""
     statement = (
         sa.select(ApiKey, User, Organization)
         .join(User, User.id == ApiKey.user_id)
@@ -335,11 +375,18 @@ def list_(bind: Bind, *, org: str | None = None, user: str | None = None, status
     if status is not None and status not in choices.KEY_STATUSES:
         raise InvalidInput(f"invalid status {status!r}: one of {', '.join(choices.KEY_STATUSES)}")
     with reading(bind) as session:
+        roll_tags: dict[str, str] = {}
         if org is not None:
-            statement = statement.where(ApiKey.organization_id == find(session, org).id)
+            organization_id = find(session, org).id
+            statement = statement.where(ApiKey.organization_id == organization_id)
+            roll_tags["org_id"] = str(organization_id)
         if user is not None:
             statement = statement.where(User.email == validation.email(user))
-        records = [record_of(key, owner, organization, now) for key, owner, organization in session.execute(statement)]
+        successors = _successors(bind, session, roll_tags)
+        records = [
+            record_of(key, owner, organization, now, replaced_by=successors.get(key.key_id))
+            for key, owner, organization in session.execute(statement)
+        ]
     return [record for record in records if status is None or record.status == status]
 
 

@@ -47,6 +47,10 @@ class InvitationState(enum.StrEnum):
     EXPIRED = "expired"
 
 
+# An invitation still open: pending, or expired but still renewable by `members resend`.
+OPEN_INVITATIONS = (InvitationState.PENDING, InvitationState.EXPIRED)
+
+
 @dataclass(frozen=True)
 class MemberRecord:
     """A membership with its user's email and, where it began as one, the state of its invitation."""
@@ -60,7 +64,7 @@ class MemberRecord:
     role: str
     status: str
     invitation: InvitationState | None  # None for a membership made without one
-    invitation_expires_at: datetime | None
+    invitation_expires_at: datetime | None  # only while the invitation is open (OPEN_INVITATIONS), else None
     invited_by: uuid.UUID | None
     joined_at: datetime | None
     left_at: datetime | None
@@ -88,6 +92,9 @@ def invitation_state(membership: Membership, now: datetime) -> InvitationState |
 
 
 def record_of(membership: Membership, user: User, now: datetime | None = None) -> MemberRecord:
+    """An accepted or revoked invitation's expiry is kept in the row (it tells an accepted invitation from none) but
+    not shown: it is no deadline any more, and no front end should show it as one."""
+    invitation = invitation_state(membership, now or datetime.now(UTC))
     return MemberRecord(
         id=membership.id,
         user_id=membership.user_id,
@@ -97,8 +104,8 @@ def record_of(membership: Membership, user: User, now: datetime | None = None) -
         last_name=user.last_name,
         role=str(membership.role),
         status=str(membership.status),
-        invitation=invitation_state(membership, now or datetime.now(UTC)),
-        invitation_expires_at=membership.invitation_expires_at,
+        invitation=invitation,
+        invitation_expires_at=membership.invitation_expires_at if invitation in OPEN_INVITATIONS else None,
         invited_by=membership.invited_by,
         joined_at=membership.joined_at,
         left_at=membership.left_at,
