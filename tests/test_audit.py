@@ -14,18 +14,18 @@ import sys
 import threading
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tenantadmin.errors import InvalidInput, NotFound
-from tenantadmin.services import audit, organizations
+from tenantadmin.services import audit, keys, members, organizations, validation
 from tenantadmin.services.actor import Actor
 from tenantadmin.services.audit import EventFilter, EventRecord
 from tenantadmin.store.eventstore import Event, EventStore
 
 from .clirunner import environment
-from .conftest import url_text
+from .conftest import OWNER, join, url_text
 
 ADA = Actor(source="cli", email="ada@example.com")
 BOB = Actor(source="cli", email="bob@example.com")
@@ -255,3 +255,246 @@ def test_tail_follow_prints_what_another_process_appends_and_ends_quietly_on_ctr
     reader.join(10)
     assert lines.empty()
     assert process.stderr.read() == ""
+
+
+# --- the filter bar's one line (issue 10, requirement 5) ------------------------------------------------------------
+
+NOW = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
+
+
+def test_the_filter_line_takes_org_actor_tags_and_any_of_several_types():
+    parsed = audit.parse(
+        "org=acme  user=bob@example.com type=api_key.* key=k1 type=member.invited actor=Ada@Example.com"
+    )
+    assert parsed == EventFilter(
+        org="acme",
+        actor="ada@example.com",
+        tags={"user": ("bob@example.com",), "key": ("k1",)},
+        types=("api_key.*", "member.invited"),
+    )
+    assert audit.parse("org_id=0b7c user=a@x.io user=b@x.io").tags == {
+        "org_id": ("0b7c",),
+        "user": ("a@x.io", "b@x.io"),
+    }
+    assert audit.parse("   ") == EventFilter()
+
+
+def test_the_filter_line_reads_since_and_until_as_the_cli_options_do():
+    parsed = audit.parse("since=7d until=15m", now=NOW)
+    assert (parsed.since, parsed.until) == (NOW - timedelta(days=7), NOW - timedelta(minutes=15))
+    assert parsed.since == validation.moment("7d", now=NOW, future=False)
+    iso = audit.parse("since=2026-02-01T09:00 until=2026-02-02T09:00+02:00")
+    assert iso.since == datetime(2026, 2, 1, 9, tzinfo=UTC)
+    assert iso.until == datetime(2026, 2, 2, 7, tzinfo=UTC)
+    assert audit.bound("2h", now=NOW) == NOW - timedelta(hours=2)  # the one rule, which the CLI's options use too
+    with pytest.raises(InvalidInput, match="invalid time 'yesterday'"):
+        audit.parse("since=yesterday")
+
+
+def test_the_filter_line_selects_from_the_log_like_the_cli(engine, log):
+    at = [record.created_at for record in log]
+    line = f"org=acme type=api_key.* type=organization.suspended since={at[1].isoformat()}"
+    assert labels(audit.list_(engine, audit.parse(line))) == [
+        "api_key.issued@acme",
+        "api_key.revoked@acme",
+        "organization.suspended@acme",
+    ]
+    assert labels(audit.list_(engine, audit.parse(f"actor=bob@example.com until={at[2].isoformat()}"))) == [
+        "organization.created@globex"
+    ]
+
+
+@pytest.mark.parametrize("word", ["orgs=acme", "tag=org=acme", "Org=acme", "status=active", "=acme"])
+def test_an_unknown_filter_key_is_refused_naming_the_known_ones(word):
+    with pytest.raises(InvalidInput, match="unknown filter key") as refused:
+        audit.parse(f"type=api_key.* {word}")
+    assert "actor, key, org, org_id, since, type, until, user" in str(refused.value)
+    assert "\n" not in str(refused.value)
+
+
+@pytest.mark.parametrize("word", ["acme", "org=", "since="])
+def test_a_word_that_is_not_key_value_is_refused(word):
+    with pytest.raises(InvalidInput, match=f"invalid filter {word!r}: key=value"):
+        audit.parse(word)
+
+
+@pytest.mark.parametrize("key", ["org", "actor", "since", "until"])
+def test_a_single_valued_key_given_twice_is_refused(key):
+    value = {"org": "acme", "actor": "ada@example.com", "since": "2h", "until": "1h"}[key]
+    with pytest.raises(InvalidInput, match=f"{key}= may be given once"):
+        audit.parse(f"{key}={value} {key}={value}")
+
+
+def test_org_and_actor_in_the_filter_line_are_checked():
+    with pytest.raises(InvalidInput, match="slug"):
+        audit.parse("org=Not_A_Slug")
+    with pytest.raises(InvalidInput, match="email"):
+        audit.parse("actor=ada")
+
+
+def test_the_known_tag_keys_are_the_ones_tenantadmins_commands_record(connection, actor):
+    organizations.create(connection, actor, name="Acme", slug="acme")
+    join(connection, OWNER, role="owner")
+    join(connection, "bob@example.com")
+    issued = keys.issue(connection, actor, "acme", "bob@example.com", name="ci")
+    rolled = keys.roll(connection, actor, issued.key.key_id)
+    keys.revoke(connection, actor, rolled.key.key_id, reason="no longer used")
+    keys.issue(connection, actor, "acme", "bob@example.com", name="deploys")
+    members.invite(connection, actor, "acme", "cy@example.com")
+    members.resend(connection, actor, "acme", "cy@example.com")
+    members.revoke(connection, actor, "acme", "cy@example.com")
+    members.change_role(connection, actor, "acme", "bob@example.com", "admin")
+    members.remove(connection, actor, "acme", "bob@example.com")
+    organizations.update(connection, actor, "acme", slug="acme-two", description="renamed")
+    organizations.suspend(connection, actor, "acme-two", reason="unpaid")
+    organizations.reactivate(connection, actor, "acme-two")
+    organizations.delete(connection, actor, "acme-two")
+    recorded = audit.list_(connection, EventFilter(), limit=1000)
+    assert len({record.event_type for record in recorded}) >= 12, "the commands above record a dozen types"
+    assert {key for record in recorded for key in record.tags} == set(audit.RECORDED_TAG_KEYS)
+
+
+# --- the log's extent and pages, bounded in time (what the TUI's log reads) -------------------------------------------
+
+
+def test_extent_and_page_honour_since_and_until(engine, log):
+    at = [record.created_at for record in log]
+    assert audit.extent(engine, EventFilter(since=at[3])).count == 3
+    assert audit.extent(engine, EventFilter(org="acme", until=at[4])).count == 2
+    assert audit.extent(engine, EventFilter(types=("api_key.*",), since=at[1], until=at[4])).count == 2
+    head = log[-1].position
+    selection = EventFilter(since=at[1], until=at[4])
+    assert labels(audit.page(engine, selection, upto=head, limit=10)) == labels(log[1:4])
+    assert labels(audit.page(engine, selection, upto=head, offset=1, limit=10)) == labels(log[2:4])
+    assert labels(audit.page(engine, selection, upto=head, limit=1, backwards=True)) == labels(log[3:4])
+
+
+# --- counts over time (issue 10, requirement 9) ---------------------------------------------------------------------
+
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+MINUTE = timedelta(minutes=1)
+
+
+@pytest.fixture
+def timed(connection) -> None:
+    """Five events at known times: four on the day of T0, one two days before (appended last)."""
+    EventStore(connection.engine).append(
+        [
+            Event("api_key.issued", {}, tags={"org": "acme", "key": "k1"}, occurred_at=T0 + 10 * MINUTE),
+            Event("api_key.revoked", {}, tags={"org": "acme", "key": "k1"}, occurred_at=T0 + 50 * MINUTE),
+            Event("member.invited", {}, tags={"org": "globex"}, occurred_at=T0 + HOUR + 5 * MINUTE),
+            Event("api_key.issued", {}, tags={"org": "globex", "key": "k2"}, occurred_at=T0 + 3 * HOUR + 59 * MINUTE),
+            Event("organization.updated", {}, tags={"org": "acme"}, occurred_at=T0 - 2 * DAY + 3 * HOUR),
+        ],
+        connection=connection,
+    )
+
+
+def histogram(connection, now=T0 + 5 * HOUR, buckets=None, **selection) -> audit.Histogram:
+    asked = {} if buckets is None else {"buckets": buckets}
+    found = audit.histogram(connection, EventFilter(**selection), now=now, **asked)
+    starts = [start for start, _ in found.buckets]
+    assert starts == [starts[0] + index * found.width for index in range(len(starts))]
+    return found
+
+
+def counts(found: audit.Histogram) -> list[int]:
+    return [count for _, count in found.buckets]
+
+
+def test_a_short_range_is_counted_by_hour_the_empty_hours_as_zero(connection, timed):
+    found = histogram(connection, since=T0, until=T0 + 6 * HOUR)
+    assert found.width == HOUR and found.buckets[0][0] == T0
+    assert counts(found) == [2, 1, 0, 1, 0, 0]
+
+
+def test_buckets_start_on_the_hour_and_count_only_inside_the_range(connection, timed):
+    found = histogram(connection, since=T0 + 30 * MINUTE, until=T0 + 3 * HOUR)
+    assert found.width == HOUR and [start for start, _ in found.buckets] == [T0, T0 + HOUR, T0 + 2 * HOUR]
+    assert counts(found) == [1, 1, 0]
+
+
+def test_the_filters_tags_and_type_globs_apply(connection, timed):
+    assert counts(histogram(connection, since=T0, until=T0 + 4 * HOUR, org="acme")) == [2, 0, 0, 0]
+    assert counts(histogram(connection, since=T0, until=T0 + 4 * HOUR, types=("api_key.*",))) == [2, 0, 0, 1]
+    assert counts(histogram(connection, since=T0, until=T0 + 4 * HOUR, types=("*.issued",), tags={"key": "k2"})) == [
+        0,
+        0,
+        0,
+        1,
+    ]
+    nothing = histogram(connection, since=T0, until=T0 + 4 * HOUR, types=("nothing.*",))
+    assert nothing.width == HOUR and counts(nothing) == [0, 0, 0, 0]
+
+
+def test_a_range_of_more_than_three_days_is_counted_by_day(connection, timed):
+    found = histogram(connection, since=T0 - 5 * DAY, until=T0 + 2 * DAY)
+    assert found.width == DAY and found.buckets[0][0] == T0 - 5 * DAY
+    assert counts(found) == [0, 0, 0, 1, 0, 4, 0]
+    days = histogram(connection, since=T0 - 5 * DAY + 7 * HOUR, until=T0 + HOUR)
+    assert days.width == DAY and days.buckets[0][0] == T0 - 5 * DAY and counts(days) == [0, 0, 0, 1, 0, 2]
+
+
+def test_three_days_are_hours_and_a_minute_more_are_days(connection, timed):
+    hours = histogram(connection, since=T0, until=T0 + 3 * DAY)
+    assert hours.width == HOUR and len(hours.buckets) == 72
+    days = histogram(connection, since=T0, until=T0 + 3 * DAY + MINUTE)
+    assert days.width == DAY and len(days.buckets) == 4 and counts(days) == [4, 0, 0, 0]
+
+
+def test_buckets_widen_to_whole_hours_or_days_to_fit_the_number_asked(connection, timed):
+    found = histogram(connection, since=T0 - 100 * DAY, until=T0, buckets=50)
+    assert found.width == 2 * DAY and len(found.buckets) == 50 and found.buckets[0][0] == T0 - 100 * DAY
+    assert sum(counts(found)) == 1
+    eight = histogram(connection, since=T0, until=T0 + 3 * DAY, buckets=10)
+    assert eight.width == 8 * HOUR and len(eight.buckets) == 9 and counts(eight)[0] == 4
+    one = histogram(connection, since=T0, until=T0 + 4 * HOUR, buckets=1)
+    assert one.width == 4 * HOUR and counts(one) == [4]
+
+
+def test_without_since_the_range_starts_at_the_first_matching_event(connection, timed):
+    globex = histogram(connection, org="globex")
+    assert globex.width == HOUR and globex.buckets[0][0] == T0 + HOUR
+    assert counts(globex) == [1, 0, 1, 0]
+    everything = histogram(connection)
+    assert everything.width == HOUR and everything.buckets[0][0] == T0 - 2 * DAY + 3 * HOUR
+    assert len(everything.buckets) == 50 and sum(counts(everything)) == 5
+    before = histogram(connection, org="acme", until=T0 + 30 * MINUTE, now=T0 + 10 * DAY)
+    assert before.width == HOUR and before.buckets[0][0] == T0 - 2 * DAY + 3 * HOUR and sum(counts(before)) == 2
+
+
+def test_without_since_and_with_no_match_the_last_day_is_shown(connection, timed):
+    found = histogram(connection, org="nobody", now=T0 + 5 * HOUR + 30 * MINUTE)
+    assert found.width == HOUR and found.buckets[0][0] == T0 - 19 * HOUR and found.buckets[-1][0] == T0 + 5 * HOUR
+    assert counts(found) == [0] * 25
+
+
+def test_an_empty_range_has_one_empty_bucket(connection, timed):
+    found = histogram(connection, since=T0 + 2 * HOUR, until=T0)
+    assert found.width == HOUR and found.buckets == [(T0 + 2 * HOUR, 0)]
+
+
+def test_the_filter_lines_selection_is_counted(connection, timed):
+    found = audit.histogram(
+        connection, audit.parse("org=acme type=api_key.* since=2026-03-01T00:00 until=2026-03-01T02:00")
+    )
+    assert found.width == HOUR and counts(found) == [2, 0]
+
+
+@pytest.mark.parametrize("asked", ["none", "fewer than none", "too many"])
+def test_the_number_of_buckets_is_checked(connection, asked):
+    buckets = {"none": 0, "fewer than none": -1, "too many": audit.MOST_BUCKETS + 1}[asked]
+    with pytest.raises(InvalidInput, match="buckets"):
+        audit.histogram(connection, EventFilter(), buckets=buckets)
+
+
+def test_per_day_counts_whole_utc_days_today_included(connection, timed):
+    found = audit.per_day(connection, EventFilter(org="acme"), days=3, now=T0 + 5 * HOUR)
+    assert found.width == DAY and found.buckets == [(T0 - 2 * DAY, 1), (T0 - DAY, 0), (T0, 2)]
+    fortnight = audit.per_day(connection, EventFilter(tags={"key": "k1"}, since=T0 + HOUR), days=14, now=T0 + DAY)
+    assert fortnight.width == DAY and len(fortnight.buckets) == 14 and fortnight.buckets[-1] == (T0 + DAY, 0)
+    assert fortnight.buckets[-2] == (T0, 2), "the filter's own since is replaced by the days asked"
+    with pytest.raises(InvalidInput, match="days"):
+        audit.per_day(connection, EventFilter(), days=0)

@@ -73,8 +73,8 @@ def _filter(
         types=tuple(types),
         org=org,
         actor=actor,
-        since=validation.moment(since, future=False) if since is not None else None,
-        until=validation.moment(until, future=False) if until is not None else None,
+        since=audit.bound(since) if since is not None else None,
+        until=audit.bound(until) if until is not None else None,
         after=after,
     )
 

@@ -1,8 +1,9 @@
-"""The audit log: reading, tailing and following the events that every command records.
+"""The audit log: reading, tailing and following the events that every command records, and counting them over time.
 
 A filter is a DCB query (tags AND'ed, types OR'ed) plus what a query cannot say: time bounds, which the store applies
 before a limit counts; and when following, the types and ``since``, which are checked as events arrive (so that a glob
 matches a type recorded for the first time while following). Events come out as ``EventRecord``: the seed's columns.
+A ``Histogram`` counts the matching events per hour or per day, in the database.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any
@@ -26,6 +27,27 @@ from .unit import Bind, connected, store_of
 
 GLOB_CHARACTERS = frozenset("*?[")
 LARGEST_POSITION = 2**63 - 1
+
+# The tag keys tenantadmin's own commands record, and so the only ones a filter line may name (see ``parse``):
+# ``actor`` on the event of every operator who has an email (services/unit.py, Unit.record); ``org`` (the slug, both
+# of them on a rename) and ``org_id`` (which never changes) on every event about an organization
+# (organizations.tags_of, which members and keys use too); ``user`` on every event about a membership or a key (whose
+# it is); ``key`` on every event about API keys (both ids on a roll), and on a member's removal (the keys it revoked).
+# tests/test_audit.py runs every command and checks that this is exactly the set of keys the log then holds.
+RECORDED_TAG_KEYS = ("actor", "key", "org", "org_id", "user")
+# What a filter line may say: the tags above, and the type, since and until of the CLI's --type, --since, --until.
+FILTER_KEYS = ("since", "type", "until", *RECORDED_TAG_KEYS)
+# Said at most once in a filter line: an EventFilter has one org, one actor, one since and one until.
+SINGLE_KEYS = ("actor", "org", "since", "until")
+
+# Histograms: hours for a range of up to HOURLY_UP_TO, days beyond; at most ``buckets`` of them (see ``histogram``).
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+HOURLY_UP_TO = 3 * DAY
+DEFAULT_BUCKETS = 72  # three days of hours, ten weeks of days
+MOST_BUCKETS = 1000
+RECENT = DAY  # the range of a histogram that has no since, when no event matches
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # buckets are aligned on whole UTC hours and days
 
 
 @dataclass(frozen=True)
@@ -152,18 +174,53 @@ class Extent:
     head: int | None
 
 
-def parse(text: str) -> EventFilter:
-    """A filter as typed in one line: ``org=acme user=bob@example.com type=api_key.*`` (``type`` may repeat: any of
-    them; every other key is a tag, all of which must match). The TUI's filter bar reads it."""
+def bound(text: str, *, now: datetime | None = None) -> datetime:
+    """A time bound as the CLI's ``--since``/``--until`` and the filter line's ``since=``/``until=`` read it: an ISO
+    time (UTC unless it names a zone), or a duration ago (15m, 2h, 7d)."""
+    return validation.moment(text, now=now, future=False)
+
+
+def parse(text: str, *, now: datetime | None = None) -> EventFilter:
+    """A filter as typed in one line: ``org=acme user=bob@example.com type=api_key.* since=2h``; the TUI's filter bar
+    reads it.
+
+    ``type`` may repeat (any of them); ``since`` and ``until`` are read as the CLI's options are (``bound``: durations
+    from ``now``); ``org`` and ``actor`` are the filter's own (checked as a slug, an email); every other key is a tag,
+    all of which must match. Only the keys of ``FILTER_KEYS`` are known: the tag keys are those tenantadmin's
+    commands record (``RECORDED_TAG_KEYS``), as no event tenantadmin records carries any other, so that a filter on
+    any other key (a typo: ``orgs=acme``) would show an empty log without saying why; it is refused instead. (The
+    CLI's ``--tag`` takes any key: events appended by other programs may carry tags of their own.)
+    """
     tags: dict[str, tuple[str, ...]] = {}
     types: list[str] = []
+    single: dict[str, str] = {}
     for word in text.split():
-        key, value = validation.tag_filter(word)
-        if key == "type":
+        key, sep, value = word.partition("=")
+        if not sep or not value:
+            raise InvalidInput(f"invalid filter {word!r}: key=value, like org=acme ({_known()})")
+        if key not in FILTER_KEYS:
+            raise InvalidInput(f"unknown filter key {key!r} in {word!r}: {_known()}")
+        if key in SINGLE_KEYS:
+            if key in single:
+                raise InvalidInput(f"{key}= may be given once")
+            single[key] = value
+        elif key == "type":
             types.append(value)
         else:
             tags[key] = (*tags.get(key, ()), value)
-    return EventFilter(tags=tags, types=tuple(types))
+    since, until = (single.get(key) for key in ("since", "until"))
+    return EventFilter(
+        tags=tags,
+        types=tuple(types),
+        org=single.get("org"),
+        actor=single.get("actor"),
+        since=None if since is None else bound(since, now=now),
+        until=None if until is None else bound(until, now=now),
+    )
+
+
+def _known() -> str:
+    return f"the keys are {', '.join(sorted(FILTER_KEYS))}"
 
 
 def list_(bind: Bind, selection: EventFilter, *, limit: int = 50, reverse: bool = False) -> list[EventRecord]:
@@ -228,7 +285,17 @@ def extent(bind: Bind, selection: EventFilter) -> Extent:
         query = _query(store, connection, selection)
         if head is None or query is None:
             return Extent(0, head)
-        return Extent(store.count(query, after=selection.after, upto=head, connection=connection), head)
+        return Extent(
+            store.count(
+                query,
+                after=selection.after,
+                upto=head,
+                since=selection.since,
+                until=selection.until,
+                connection=connection,
+            ),
+            head,
+        )
 
 
 def page(
@@ -242,7 +309,8 @@ def page(
     backwards: bool = False,
 ) -> list[EventRecord]:
     """``limit`` matching events between ``after`` (exclusive) and ``upto`` (inclusive), skipping ``offset`` of them
-    from the low end, or from the high end when ``backwards``; in that order (see ``EventStore.page``)."""
+    from the low end, or from the high end when ``backwards``; in that order (see ``EventStore.page``). The filter's
+    time bounds apply before the offset and the limit count, as in ``extent``."""
     store = store_of(bind)
     with connected(bind) as connection:
         query = _query(store, connection, selection)
@@ -255,9 +323,107 @@ def page(
             offset=offset,
             limit=limit,
             backwards=backwards,
+            since=selection.since,
+            until=selection.until,
             connection=connection,
         )
         return [record_of(sequenced) for sequenced in found]
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """How many events matched per bucket of ``width``: (bucket start, count) for every bucket, oldest first, an empty
+    one as 0. Each bucket starts on a whole UTC hour or day, and covers [start, start + width)."""
+
+    width: timedelta
+    buckets: list[tuple[datetime, int]]
+
+    @property
+    def counts(self) -> list[int]:
+        return [count for _, count in self.buckets]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts)
+
+
+def histogram(
+    bind: Bind, selection: EventFilter, *, buckets: int = DEFAULT_BUCKETS, now: datetime | None = None
+) -> Histogram:
+    """The matching events counted over time, in the database (no event is loaded): for a chart above the log.
+
+    The range is the filter's ``since`` to its ``until``; without ``since``, from when the first matching event
+    happened (or, when none matches, ``RECENT`` before the end); without ``until``, to ``now``. A range of up to
+    three days (``HOURLY_UP_TO``) is counted by hour, a longer one by day (UTC days); when that makes more than
+    ``buckets`` buckets, each is widened to a whole number of hours or days so that at most ``buckets`` cover it.
+    The first bucket starts on the hour (or at midnight) at or before the range's start, so the first and the last
+    may be partly outside the range: they count only the events inside it.
+    """
+    if not 1 <= buckets <= MOST_BUCKETS:
+        raise InvalidInput(f"buckets must be a whole number from 1 to {MOST_BUCKETS}")
+    end = selection.until or now or datetime.now(UTC)
+    store = store_of(bind)
+    with connected(bind) as connection:
+        query = _query(store, connection, selection)
+        start = selection.since
+        if start is None:
+            first = (
+                store.earliest(query, after=selection.after, until=selection.until, connection=connection)
+                if query is not None
+                else None
+            )
+            start = first if first is not None else end - RECENT
+        unit = HOUR if end - start <= HOURLY_UP_TO else DAY
+        origin = _floor(start, unit)
+        width = unit * -(-_ceil(end - origin, unit) // buckets)  # whole units, as few as fit in ``buckets``
+        return _histogram(store, connection, query, selection, origin, width, _ceil(end - origin, width))
+
+
+def per_day(bind: Bind, selection: EventFilter, *, days: int = 14, now: datetime | None = None) -> Histogram:
+    """The matching events of the last ``days`` UTC days, today included, counted per day (in the database): for an
+    organization's activity (``EventFilter(tags={"org_id": ...})``), or a key's (``tags={"key": ...}``). The filter's
+    own ``since`` and ``until`` are replaced by those days."""
+    if not 1 <= days <= MOST_BUCKETS:
+        raise InvalidInput(f"days must be a whole number from 1 to {MOST_BUCKETS}")
+    origin = _floor(now or datetime.now(UTC), DAY) - (days - 1) * DAY
+    within = replace(selection, since=None, until=None)
+    store = store_of(bind)
+    with connected(bind) as connection:
+        return _histogram(store, connection, _query(store, connection, within), within, origin, DAY, days)
+
+
+def _histogram(
+    store: EventStore,
+    connection: Connection,
+    query: Query | None,
+    selection: EventFilter,
+    origin: datetime,
+    width: timedelta,
+    buckets: int,
+) -> Histogram:
+    if query is None:  # its types match no type ever recorded
+        return Histogram(width, [(origin + index * width, 0) for index in range(buckets)])
+    counted = store.histogram(
+        query,
+        start=origin,
+        width=width,
+        buckets=buckets,
+        after=selection.after,
+        since=selection.since,
+        until=selection.until,
+        connection=connection,
+    )
+    return Histogram(width, counted)
+
+
+def _floor(moment: datetime, unit: timedelta) -> datetime:
+    """The start of the whole UTC hour or day ``moment`` is in."""
+    return _EPOCH + (moment - _EPOCH) // unit * unit
+
+
+def _ceil(span: timedelta, unit: timedelta) -> int:
+    """How many spans of ``unit`` it takes to cover ``span``: at least one."""
+    return max(1, -(-span // unit))
 
 
 def _read(bind: Bind, selection: EventFilter, *, limit: int, backwards: bool) -> Tail:

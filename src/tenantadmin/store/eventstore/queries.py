@@ -5,11 +5,16 @@ is looked up in ``event_tags`` (primary key: tag, position) by its first tag, an
 same key; an item with types only, by ``ix_events_event_type_position``; ``Query.all()`` by position. Reading the last
 N events of one tag is a backward range scan whatever the size of the log. ``events_sql`` is the one place that turns
 such positions into rows of ``events`` (reads, pages, time-bounded reads, the follower).
+
+Aggregates over when events happened (counts bounded in time, histograms, the earliest time) select rows of ``events``
+by ``matching_sql``: the same items, tags looked up in ``event_tags`` as above, but a query matching every event is no
+condition at all and types alone are checked on the row, so that the time bounds can be served by the index on
+``event_timestamp``.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -94,10 +99,87 @@ def events_sql(
     return f"SELECT {COLUMNS} FROM events WHERE {' AND '.join(where)} ORDER BY position {order}{skip}{most}"
 
 
-def count_sql(query: Query, params: dict[str, Any], *, after: int | None, upto: int | None) -> str:
-    """SQL counting the events that match ``query`` between ``after`` (exclusive) and ``upto`` (inclusive)."""
-    positions = positions_sql(query, params, after=after, limit=None, backwards=False, upto=upto)
-    return f"SELECT count(*) FROM ({positions}) AS matching"
+def count_sql(
+    query: Query,
+    params: dict[str, Any],
+    *,
+    after: int | None,
+    upto: int | None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> str:
+    """SQL counting the events that match ``query`` between ``after`` (exclusive) and ``upto`` (inclusive), and that
+    happened from ``since`` (inclusive) until ``until`` (exclusive)."""
+    if since is None and until is None:  # index entries only: no row of events is read
+        positions = positions_sql(query, params, after=after, limit=None, backwards=False, upto=upto)
+        return f"SELECT count(*) FROM ({positions}) AS matching"
+    where = matching_sql(query, params, after=after, upto=upto) + _times(params, since, until)
+    return f"SELECT count(*) FROM events WHERE {where}"
+
+
+def histogram_sql(
+    query: Query,
+    params: dict[str, Any],
+    *,
+    origin: datetime,
+    width: timedelta,
+    since: datetime,
+    until: datetime,
+    after: int | None,
+) -> str:
+    """SQL counting the events that match ``query`` after ``after`` and happened from ``since`` until ``until``, per
+    bucket of ``width`` from ``origin`` (date_bin over event_timestamp, grouped): a row (bucket start, count) for each
+    bucket that has any; the caller fills in the empty ones."""
+    params["origin"], params["width"] = origin, width
+    where = matching_sql(query, params, after=after) + _times(params, since, until)
+    return (
+        "SELECT date_bin(%(width)s, event_timestamp, %(origin)s) AS bucket, count(*) "
+        f"FROM events WHERE {where} GROUP BY bucket"
+    )
+
+
+def earliest_sql(query: Query, params: dict[str, Any], *, after: int | None, until: datetime | None) -> str:
+    """SQL for when the first event that matches ``query`` after ``after`` (and before ``until``) happened."""
+    where = matching_sql(query, params, after=after) + _times(params, None, until)
+    return f"SELECT min(event_timestamp) FROM events WHERE {where}"
+
+
+def matching_sql(query: Query, params: dict[str, Any], *, after: int | None, upto: int | None = None) -> str:
+    """A condition on a row of ``events``: it matches ``query`` and its position is between ``after`` (exclusive)
+    and ``upto`` (inclusive). For aggregates over many rows: an item matching every event makes the query no
+    condition, items of types alone are checked on the row, items with tags by their positions in ``event_tags``;
+    and no bound on positions is written that every position meets (they start at 1), so that time bounds alone can
+    be served by an index-only scan of ``event_timestamp``."""
+    params["after"] = after or 0
+    bounds = ["position > %(after)s"] if after else []
+    if upto is not None:
+        params["upto"] = upto
+        bounds.append("position <= %(upto)s")
+    if any(not item.types and not tag_strings(item.tags) for item in query.items):
+        return " AND ".join(bounds) or "TRUE"
+    either: list[str] = []
+    tagged: list[str] = []
+    for index, item in enumerate(query.items):
+        if tag_strings(item.tags):
+            tagged.append(_branch(item, index, params, "position > %(after)s"))
+        else:
+            params[f"types_{index}"] = list(item.types)
+            either.append(f"event_type = ANY(%(types_{index})s)")
+    if tagged:
+        either.append(f"position IN ({' UNION ALL '.join(tagged)})")
+    return " AND ".join([*bounds, f"({' OR '.join(either)})"])
+
+
+def _times(params: dict[str, Any], since: datetime | None, until: datetime | None) -> str:
+    """The time bounds, on event_timestamp (indexed), as more of a WHERE clause."""
+    where = ""
+    if since is not None:
+        params["since"] = since
+        where += " AND event_timestamp >= %(since)s"
+    if until is not None:
+        params["until"] = until
+        where += " AND event_timestamp < %(until)s"
+    return where
 
 
 def exists_sql(query: Query, params: dict[str, Any], *, after: int | None) -> str:

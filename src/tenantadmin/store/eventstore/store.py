@@ -6,7 +6,7 @@ import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import psycopg
@@ -18,7 +18,16 @@ from . import codec
 from .boundaries import locks_for
 from .follow import CHANNEL, follow, follow_async
 from .model import AppendCondition, AppendConditionFailed, Event, Query, ReadResult, SequencedEvent
-from .queries import HEAD_AND_WRITERS, KNOWN_TYPES, condition_json, count_sql, events_sql, exists_sql
+from .queries import (
+    HEAD_AND_WRITERS,
+    KNOWN_TYPES,
+    condition_json,
+    count_sql,
+    earliest_sql,
+    events_sql,
+    exists_sql,
+    histogram_sql,
+)
 from .writers import WRITER_LOCK, wait_until_ended
 
 CONDITION_FAILED = -1
@@ -215,21 +224,97 @@ class EventStore:
         offset: int = 0,
         limit: int,
         backwards: bool = False,
+        since: datetime | None = None,
+        until: datetime | None = None,
         connection: Connection | None = None,
     ) -> list[SequencedEvent]:
         """``limit`` matching events between ``after`` (exclusive) and ``upto`` (inclusive, a settled head), skipping
         ``offset`` of them from the low end, or from the high end when ``backwards``; in that order. Reached by a
         neighbour's position (an index range scan), or by ``offset`` for a jump (a scan of ``offset`` index entries,
-        no rows read)."""
+        no rows read). ``since`` and ``until`` bound when the events happened, as in ``read``: the offset and the
+        limit count only events inside them."""
         with self._reading(connection, "cannot read the event log") as reader:
-            return self._rows(reader, query, after=after, upto=upto, limit=limit, offset=offset, backwards=backwards)
+            return self._rows(
+                reader,
+                query,
+                after=after,
+                upto=upto,
+                limit=limit,
+                offset=offset,
+                backwards=backwards,
+                since=since,
+                until=until,
+            )
 
-    def count(self, query: Query, *, upto: int, after: int | None = None, connection: Connection | None = None) -> int:
-        """How many events match ``query`` between ``after`` (exclusive) and ``upto`` (inclusive, a settled head)."""
+    def count(
+        self,
+        query: Query,
+        *,
+        upto: int,
+        after: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        connection: Connection | None = None,
+    ) -> int:
+        """How many events match ``query`` between ``after`` (exclusive) and ``upto`` (inclusive, a settled head),
+        and happened from ``since`` (inclusive) until ``until`` (exclusive)."""
         params: dict[str, Any] = {}
-        sql = count_sql(query, params, after=after, upto=upto)
+        sql = count_sql(query, params, after=after, upto=upto, since=since, until=until)
         with self._reading(connection, "cannot count events") as reader:
             return int(reader.exec_driver_sql(sql, params).scalar_one())
+
+    def histogram(
+        self,
+        query: Query,
+        *,
+        start: datetime,
+        width: timedelta,
+        buckets: int,
+        after: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        connection: Connection | None = None,
+    ) -> list[tuple[datetime, int]]:
+        """How many events matching ``query`` (after position ``after``) happened in each of ``buckets`` spans of
+        ``width``, the first from ``start``: (bucket start, in UTC, count) for every bucket, an empty one as 0, oldest
+        first. ``since`` and ``until`` bound what is counted further (a bucket may be partly outside them).
+
+        Counted in the database (date_bin over event_timestamp, which is indexed, grouped): no event is read.
+        """
+        if width <= timedelta(0) or buckets < 1:
+            raise ValueError("a histogram needs a positive width and at least one bucket")
+        start = start.astimezone(UTC)
+        end = start + buckets * width
+        params: dict[str, Any] = {}
+        sql = histogram_sql(
+            query,
+            params,
+            origin=start,
+            width=width,
+            since=start if since is None else max(start, since),
+            until=end if until is None else min(end, until),
+            after=after,
+        )
+        with self._reading(connection, "cannot count events over time") as reader:
+            found = {bucket: int(count) for bucket, count in reader.exec_driver_sql(sql, params).all()}
+        return [(start + index * width, found.get(start + index * width, 0)) for index in range(buckets)]
+
+    def earliest(
+        self,
+        query: Query,
+        *,
+        after: int | None = None,
+        until: datetime | None = None,
+        connection: Connection | None = None,
+    ) -> datetime | None:
+        """When the first event matching ``query`` (after position ``after``, before ``until``) happened, by
+        event_timestamp rather than by position (an event may say it happened earlier than it was recorded); None when
+        none matches."""
+        params: dict[str, Any] = {}
+        sql = earliest_sql(query, params, after=after, until=until)
+        with self._reading(connection, "cannot read the event log") as reader:
+            found = reader.exec_driver_sql(sql, params).scalar_one()
+        return None if found is None else cast("datetime", found).astimezone(UTC)
 
     def event(
         self, *, position: int | None = None, event_id: uuid.UUID | None = None, connection: Connection | None = None
