@@ -383,3 +383,259 @@ async def test_the_invite_form_refuses_an_expiry_past_30_days_as_it_is_typed(eng
         await pilot.pause(0.3)
         assert isinstance(app.screen, FormScreen)
     assert rows(engine, "SELECT count(*) FROM user_organizations") == [(0,)]
+
+
+# --- actions act on what the operator sees (issue 10, requirements 2 and 3) ----------------------------------------
+
+
+async def test_a_tab_opened_has_the_focus_and_a_row_action_acts_on_the_highlighted_row(engine, staffed):
+    """After → the Members tab's table has the focus: ↓ moves its cursor, and x asks about the row under it (carol's
+    pending invitation), not the first row's (ada's)."""
+    app = app_on(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_organization(pilot, app, "acme")
+        assert app.focused is app.screen.query_one("#fields", DataTable)
+        table = app.screen.query_one("#member-table", DataTable)
+        await pilot.press("right")
+        await settled(pilot, lambda: app.focused is table and table.row_count == 3)
+        carol = next(i for i in range(table.row_count) if str(table.get_row_at(i)[0]) == "carol@example.com")
+        await pilot.press(*["down"] * carol)
+        assert table.cursor_row == carol
+        await pilot.press("x")
+        await settled(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "carol@example.com" in app.screen.question
+        await pilot.press("escape")
+        await pilot.press("left")
+        await settled(pilot, lambda: app.focused is app.screen.query_one("#fields", DataTable))
+
+
+async def test_a_reload_keeps_the_cursor_on_the_same_record(engine, staffed):
+    app = app_on(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_organization(pilot, app, "acme")
+        await pilot.press("right")
+        await on_member(pilot, app, "bob@example.com")
+        table = app.screen.query_one("#member-table", DataTable)
+        join(engine, "aaron@example.com")  # elsewhere: a member listed before bob
+        await pilot.press("ctrl+r")
+        await settled(pilot, lambda: table.row_count == 4)
+        assert str(table.get_row_at(table.cursor_row)[0]) == "bob@example.com"
+
+
+async def test_down_and_enter_from_the_search_box_reach_the_table(engine):
+    app = app_on(engine)
+    async with app.run_test(size=(120, 30)) as pilot:
+        table = app.screen.query_one(DataTable)
+        await settled(pilot, lambda: table.row_count == 2)
+        await pilot.press("slash", *"glob")
+        await settled(pilot, lambda: table.row_count == 1)
+        await pilot.press("down")
+        assert app.focused is table
+        await pilot.press("slash", "enter")
+        await settled(pilot, lambda: isinstance(app.screen, OrganizationScreen) and app.screen.record is not None)
+        assert app.screen.record.slug == "globex"
+
+
+async def question(pilot, app, key: str) -> str:
+    """What pressing ``key`` asks, the confirmation then cancelled."""
+    await pilot.press(key)
+    await settled(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+    asked = app.screen.question
+    await pilot.press("escape")
+    await settled(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+    return asked
+
+
+async def test_every_destructive_or_credential_changing_action_asks_first_and_names_its_target(engine, staffed):
+    app = app_on(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_organization(pilot, app, "acme")
+        assert "Acme Corporation (acme)" in await question(pilot, app, "s")
+        assert "Acme Corporation (acme)" in await question(pilot, app, "D")
+        await pilot.press("right")
+        await on_member(pilot, app, "carol@example.com")
+        resend = await question(pilot, app, "r")
+        assert "carol@example.com" in resend and "stops working" in resend
+        assert "carol@example.com" in await question(pilot, app, "x")
+        await on_member(pilot, app, "bob@example.com")
+        assert "bob@example.com" in await question(pilot, app, "m")
+        await pilot.press("c")
+        await settled(pilot, lambda: isinstance(app.screen, FormScreen))
+        assert "bob@example.com" in app.screen.form_title
+        await pilot.press("escape")
+        await pilot.press("right")
+        table = app.screen.query_one("#key-table", DataTable)
+        await settled(pilot, lambda: table.row_count == 1 and app.focused is table)
+        revoke, roll = await question(pilot, app, "v"), await question(pilot, app, "R")
+        for asked in (revoke, roll):
+            assert staffed.key.key_prefix in asked and "bob's" in asked
+    # Nothing was done: every question was cancelled.
+    assert rows(engine, "SELECT count(*) FROM events WHERE source = 'tui'") == [(0,)]
+
+
+async def test_an_action_that_cannot_apply_to_the_row_is_not_offered(engine, staffed):
+    """bob joined without an invitation to revoke, and is active: x and r do nothing on his row, and the footer does
+    not offer them; on carol's pending invitation it does."""
+    app = app_on(engine)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await open_organization(pilot, app, "acme")
+        await pilot.press("right")
+        await on_member(pilot, app, "bob@example.com")
+        await pilot.pause(0.2)
+        tab = app.screen.query_one("#members-tab")
+        assert not tab.check_action("revoke_invitation", ()) and not tab.check_action("resend", ())
+        await pilot.press("x", "r")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, OrganizationScreen)
+        assert "Revoke invitation" not in footer_text(app)
+        await on_member(pilot, app, "carol@example.com")
+        await settled(pilot, lambda: "Revoke invitation" in footer_text(app))
+        assert "Remove member" not in footer_text(app)  # an invitation is revoked, not removed
+
+
+def footer_text(app) -> str:
+    return " ".join(str(key.render()) for key in app.screen.query("FooterKey"))
+
+
+async def test_a_row_action_with_no_row_says_so(engine):
+    app = app_on(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_organization(pilot, app, "acme")
+        await pilot.press("right", "right")
+        await settled(pilot, lambda: app.focused is app.screen.query_one("#key-table", DataTable))
+        await pilot.press("v")
+        await settled(pilot, lambda: any("no key selected" in str(n.message) for n in app._notifications))
+        assert isinstance(app.screen, OrganizationScreen)
+
+
+# --- forms never lose input (requirement 4) ------------------------------------------------------------------------
+
+
+async def test_a_taken_slug_is_flagged_as_it_is_typed(engine):
+    app = app_on(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settled(pilot, lambda: app.screen.query_one(DataTable).row_count == 2)
+        await pilot.press("n", *"Globex again")
+        form = app.screen
+        assert form.query_one("#field-slug", Input).value == "globex-again"
+        await pilot.press("tab", "ctrl+u", *"globex")
+        await settled(pilot, lambda: "'globex' is already taken" in str(form.query_one("#problem-slug").render()))
+        await pilot.press("backspace")
+        await settled(pilot, lambda: str(form.query_one("#problem-slug").render()).strip() == "")
+
+
+def inside(widget, screen) -> bool:
+    """Whether ``widget`` is shown whole on ``screen``."""
+    region = widget.region
+    return region.height > 0 and screen.region.contains_region(region)
+
+
+async def test_a_long_form_fits_80_by_24_its_title_and_buttons_in_view(engine):
+    app = app_on(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_organization(pilot, app, "acme")
+        await pilot.press("e")
+        await settled(pilot, lambda: isinstance(app.screen, FormScreen))
+        form = app.screen
+        await pilot.pause(0.2)
+        for selector in (".title", "#submit", "#cancel", "Label"):
+            assert inside(form.query(selector).first(), form), selector
+        await pilot.press(*["tab"] * 12)  # to the last field, scrolled into view, the buttons still shown
+        await pilot.pause(0.2)
+        assert app.focused is form.query_one("#field-country")
+        assert inside(form.query_one("#field-country"), form) and inside(form.query_one("#submit"), form)
+
+
+# --- live everywhere (requirement 5) -------------------------------------------------------------------------------
+
+
+async def test_every_screen_follows_changes_made_elsewhere_without_a_refresh(engine, staffed, monkeypatch):
+    """With polling made useless, only the commit's notification can bring another process's change: the list of
+    organizations and an organization's members tab show it by themselves."""
+    monkeypatch.setattr(follow_module, "POLL_SECONDS", 3600.0)
+    other = create_engine(engine.url)
+    app = app_on(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        listed = app.screen.query_one(DataTable)
+        await settled(pilot, lambda: listed.row_count == 2)
+        organizations.create(other, OPERATOR, name="Initech", slug="initech")
+        await settled(pilot, lambda: listed.row_count == 3)
+        await open_organization(pilot, app, "acme")
+        await pilot.press("right")
+        table = app.screen.query_one("#member-table", DataTable)
+        await settled(pilot, lambda: table.row_count == 3)
+        members.revoke(other, OPERATOR, "acme", "carol@example.com")
+        await settled(pilot, lambda: str(table.get_row_at(table.get_row_index("carol@example.com"))[2]) == "revoked")
+    other.dispose()
+
+
+async def test_refresh_is_one_key_bound_to_nothing_else(engine, staffed):
+    from textual.binding import Binding
+
+    from tenantadmin.tui.screens.organizations import OrganizationsScreen
+    from tenantadmin.tui.tabs.activity import ActivityTab
+    from tenantadmin.tui.tabs.keys import KeysTab
+    from tenantadmin.tui.tabs.members import MembersTab
+    from tenantadmin.tui.tabs.overview import OverviewTab
+
+    owners = (TenantAdminApp, OrganizationsScreen, OrganizationScreen, AuditLogScreen,
+              OverviewTab, MembersTab, KeysTab, ActivityTab)  # fmt: skip
+    bound = [(key, binding.action) for owner in owners for binding in owner.BINDINGS if isinstance(binding, Binding)
+             for key in binding.key.split(",")]  # fmt: skip
+    assert [key for key, action in bound if action == "refresh"] == ["ctrl+r"]
+    assert [action for key, action in bound if key == "ctrl+r"] == ["refresh"]
+
+
+async def test_an_activity_row_opens_its_event(engine, staffed):
+    from tenantadmin.tui.widgets.event_detail import EventScreen
+
+    app = app_on(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_organization(pilot, app, "acme")
+        await pilot.press("right", "right", "right")
+        table = app.screen.query_one("#activity-table", DataTable)
+        await settled(pilot, lambda: table.row_count >= 1 and app.focused is table)
+        await pilot.press("enter")
+        await settled(pilot, lambda: isinstance(app.screen, EventScreen))
+        assert app.screen.record.event_type == "api_key.issued"  # the newest first
+
+
+async def test_the_audit_log_has_headings_restores_a_refused_filter_and_clears_its_detail(engine):
+    app = app_on(engine)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press("l")
+        log = app.screen.log_view
+        await settled(pilot, lambda: log.total == 2)
+        headings = str(app.screen.query_one("#log-headings").render())
+        assert all(word in headings for word in ("Position", "Recorded", "Type", "Actor", "Tags"))
+        box = app.screen.query_one("#filter", Input)
+        await pilot.press("slash", *"org=globex", "enter")
+        await settled(pilot, lambda: log.total == 1)
+        await pilot.press("slash", "ctrl+u", *"type=", "enter")  # refused: an empty type
+        await settled(pilot, lambda: any("Filter refused" in str(n.title) for n in app._notifications))
+        assert box.value == "org=globex" and log.total == 1
+        detail = app.screen.query_one("#detail")
+        await settled(pilot, lambda: "globex" in str(detail.render()))
+        await pilot.press("slash", "ctrl+u", *"org=nobody", "enter")
+        await settled(pilot, lambda: log.total == 0 and str(detail.render()).strip() == "")
+
+
+# --- one worker pattern (requirement 8) ----------------------------------------------------------------------------
+
+
+async def test_no_worker_error_ends_the_app(engine, monkeypatch):
+    """A defect in a worker (here an error that is not tenantadmin's) is reported, and the app goes on."""
+
+    def broken(*_args, **_kwargs):
+        raise KeyError("a bug")
+
+    app = app_on(engine)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settled(pilot, lambda: app.screen.query_one(DataTable).row_count == 2)
+        monkeypatch.setattr(organizations, "list_", broken)
+        await pilot.press("ctrl+r")
+        await settled(pilot, lambda: any("a bug" in str(n.message) for n in app._notifications))
+        assert app.is_running
+        monkeypatch.undo()
+        await pilot.press("ctrl+r")
+        await settled(pilot, lambda: app.screen.query_one(DataTable).row_count == 2)

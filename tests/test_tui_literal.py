@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rich.text import Text
 from textual.widgets import DataTable, Input, Static
 
 from tenantadmin.display import visible
@@ -28,6 +29,7 @@ from tenantadmin.tui.literal import literal
 from tenantadmin.tui.screens.audit_log import AuditLogScreen
 from tenantadmin.tui.screens.organization import OrganizationScreen
 from tenantadmin.tui.widgets.form import FormScreen
+from tenantadmin.tui.widgets.records import WIDEST
 
 from .conftest import OPERATOR, join, settled
 
@@ -72,6 +74,13 @@ def on_screen(app: TenantAdminApp) -> str:
     return app.export_screenshot()
 
 
+def listed(text: str) -> str:
+    """``text`` as a list's cell shows it: visible, and cut with … past the widest a column gets (in cells)."""
+    cell = Text(visible(text))
+    cell.truncate(WIDEST, overflow="ellipsis")
+    return cell.plain
+
+
 def cells(table: DataTable) -> list[list[str]]:
     return [[str(cell) for cell in table.get_row_at(index)] for index in range(table.row_count)]
 
@@ -91,7 +100,7 @@ async def test_hostile_names_reasons_and_key_names_are_shown_literally_everywher
     async with app.run_test(size=(160, 48)) as pilot:
         table = app.screen.query_one(DataTable)
         await settled(pilot, lambda: table.row_count == len(hostile))
-        assert sorted(row[0] for row in cells(table)) == sorted(visible(name) for name in stored)
+        assert sorted(row[0] for row in cells(table)) == sorted(listed(name) for name in stored)
         assert not CONTROL.search(on_screen(app))
 
         table.move_cursor(row=next(i for i, row in enumerate(cells(table)) if row[1] == "hostile-0"))
@@ -104,7 +113,7 @@ async def test_hostile_names_reasons_and_key_names_are_shown_literally_everywher
         await pilot.press("right", "right")
         key_table = screen.query_one("#key-table", DataTable)
         await settled(pilot, lambda: key_table.row_count == len(hostile))
-        assert sorted(row[1] for row in cells(key_table)) == sorted(visible(name) for name in key_names)
+        assert sorted(row[1] for row in cells(key_table)) == sorted(listed(name) for name in key_names)
         assert not CONTROL.search(on_screen(app))
 
         await pilot.press("l")
@@ -133,7 +142,7 @@ def test_any_name_is_shown_as_it_is_stored_in_the_list_the_overview_and_the_log(
         async with app.run_test(size=(120, 30)) as pilot:
             table = app.screen.query_one(DataTable)
             await settled(pilot, lambda: any(row[1] == slug for row in cells(table)))
-            assert next(row[0] for row in cells(table) if row[1] == slug) == visible(created.name)
+            assert next(row[0] for row in cells(table) if row[1] == slug) == listed(created.name)
             app.push_screen(OrganizationScreen(created.id))
             await settled(pilot, lambda: getattr(app.screen, "record", None) is not None)
             fields = {row[0]: row[1] for row in cells(app.screen.query_one("#fields", DataTable))}

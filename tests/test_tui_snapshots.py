@@ -254,7 +254,7 @@ def app(fresh_database, monkeypatch):
 
 # --- waiting for the database: a snapshot is taken only once every worker that reads it is done ---------------------
 
-LONG_RUNNING = {"audit-log", "health"}  # the audit log's follower never ends; the health check changes nothing here
+LONG_RUNNING = {"audit-log", "changes", "health"}  # the followers never end; the health check changes nothing here
 
 
 async def settled(pilot: Pilot, until: Callable[[], bool] = lambda: True, seconds: float = 10) -> None:
@@ -419,3 +419,56 @@ def test_audit_log_in_the_light_theme(app, snap_compare):
         )
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+# --- hostile data: shown as text, never as markup or terminal control -------------------------------------------------
+
+HOSTILE_NAME = (
+    "Broken [/x] [reverse]R[/reverse] \x1b]52;c;ZXZpbA==\x07 \x1b[2J 日本語の名前 שלום עולם \u202eevil\u202c "
+    + "very long " * 12
+    + "end"
+)
+
+
+@pytest.fixture
+def hostile_app(app):
+    """The fixed rows, globex renamed to markup, escape sequences, wide and right-to-left text, 200 characters and
+    more; its city a link in markup with a bell."""
+    with app.engine.begin() as connection:
+        connection.execute(sa.text("ALTER TABLE organizations DISABLE TRIGGER USER"))  # keep updated_at fixed
+        connection.execute(
+            sa.text("UPDATE organizations SET name = :name, city = :city WHERE slug = 'globex'"),
+            {"name": HOSTILE_NAME, "city": "[link=https://evil.example]Lyon[/link]\x07"},
+        )
+        connection.execute(sa.text("ALTER TABLE organizations ENABLE TRIGGER USER"))
+    return app
+
+
+def test_hostile_names_in_the_list(hostile_app, snap_compare):
+    async def run_before(pilot: Pilot) -> None:
+        await organizations_listed(pilot)
+
+    assert snap_compare(hostile_app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_hostile_names_in_the_overview(hostile_app, snap_compare):
+    async def run_before(pilot: Pilot) -> None:
+        await organizations_listed(pilot)
+        await pilot.press("down")  # newest first: initech, globex, acme
+        await settled(pilot, lambda: str(table(pilot).get_row_at(table(pilot).cursor_row)[1]) == "globex")
+        await pilot.press("enter")
+        await settled(pilot, lambda: isinstance(pilot.app.screen, OrganizationScreen) and pilot.app.screen.record)
+
+    assert snap_compare(hostile_app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_edit_form_at_80_by_24(app, snap_compare):
+    """The longest form on the smallest terminal: the title and the buttons in view, the fields scrolling."""
+
+    async def run_before(pilot: Pilot) -> None:
+        await acme_opened(pilot)
+        await pilot.press("e")
+        await settled(pilot, lambda: isinstance(pilot.app.screen, FormScreen))
+        steady_cursors(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

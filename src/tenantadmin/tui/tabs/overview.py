@@ -66,7 +66,7 @@ class OverviewTab(OrganizationTab[str, OrganizationRecord]):
     record: OrganizationRecord | None = None
 
     def make_table(self) -> RecordTable[str]:
-        return RecordTable("Field", "Value", id="fields", show_header=False, zebra_stripes=False)
+        return RecordTable("Field", "Value", id="fields", show_header=False, zebra_stripes=False, widest=None)
 
     def read(self) -> OrganizationRecord:
         return organizations.show(self.app.engine, self.organization_id)

@@ -113,6 +113,10 @@ class FormScreen(TenantAdminNode, ModalScreen[Any], Generic[Result]):
                 yield Button(self.submit_label, variant="primary", id="submit")
                 yield Button("Cancel", id="cancel")
 
+    def on_mount(self) -> None:
+        """The first field focused must not scroll the form past its own label."""
+        self.call_after_refresh(self.query_one("#fields").scroll_home, animate=False)
+
     @staticmethod
     def _options(field: Field) -> tuple[str, ...]:
         """The choices, the stored value among them even when it is not one of today's (a tier retired since)."""

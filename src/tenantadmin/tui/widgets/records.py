@@ -11,6 +11,7 @@ from textual.widgets import DataTable
 from ..literal import literal
 
 Record = TypeVar("Record")
+WIDEST = 40  # cells a list's column takes at most; a record's whole text is in its detail
 
 
 class RecordTable(DataTable[Any], Generic[Record]):
@@ -20,12 +21,22 @@ class RecordTable(DataTable[Any], Generic[Record]):
     gone does it stay at the same row number. Cells are data: shown literally, their control characters visible.
     """
 
-    def __init__(self, *columns: str, **options: Any) -> None:
+    def __init__(self, *columns: str, widest: int | None = WIDEST, **options: Any) -> None:
         options.setdefault("cursor_type", "row")
         options.setdefault("zebra_stripes", True)
         super().__init__(**options)
         self.columns_wanted = columns
+        self.widest = widest
         self.records: dict[str, Record] = {}
+
+    def cell(self, value: object) -> Text:
+        """``value`` shown literally, cut with … past ``widest`` cells (measured as the terminal shows them: wide
+        characters count two), so that one long name cannot push the other columns off the screen."""
+        text = value if isinstance(value, Text) else literal(value)
+        if self.widest is not None and text.cell_len > self.widest:
+            text = text.copy()
+            text.truncate(self.widest, overflow="ellipsis")
+        return text
 
     def on_mount(self) -> None:
         self.add_columns(*self.columns_wanted)
@@ -38,7 +49,7 @@ class RecordTable(DataTable[Any], Generic[Record]):
         self.records = {}
         for key, record, cells in rows:
             self.records[key] = record
-            self.add_row(*(cell if isinstance(cell, Text) else literal(cell) for cell in cells), key=key)
+            self.add_row(*map(self.cell, cells), key=key)
         if was_on in self.records:
             row = self.get_row_index(was_on)
         if self.row_count:
