@@ -11,7 +11,7 @@ import click
 from tenantadmin.config import DatabaseChoice, choose_database
 from tenantadmin.services.actor import Actor
 from tenantadmin.services.choices import Source
-from tenantadmin.services.database import Bind, Database, open_database
+from tenantadmin.services.database import Bind, Database, attach, open_database
 
 
 @dataclass
@@ -26,11 +26,20 @@ class Settings:
         return choose_database(self.database_url)
 
     def engine(self) -> Bind:
-        """The database, opened once per command (and closed when the command ends)."""
+        """The database, opened once per command (and closed when the command ends); a command fails at once (exit
+        status 3) when the database cannot serve it."""
         if self._database is None:
             self._database = open_database(self.database())
             click.get_current_context().call_on_close(self._database.close)
         return self._database.engine
+
+    def attached(self) -> Database:
+        """The database for the app: opened even while it cannot be reached (the app shows why, and recovers), and
+        closed when the command ends. A database that answers but cannot serve (its schema behind) still fails."""
+        if self._database is None:
+            self._database = attach(self.database())
+            click.get_current_context().call_on_close(self._database.close)
+        return self._database
 
     def actor(self, source: Source = Source.CLI) -> Actor:
         """Who is acting: the --actor given, from this front end."""

@@ -19,4 +19,5 @@ def tui(settings: Settings) -> None:
     from tenantadmin.services.choices import Source
     from tenantadmin.tui.app import TenantAdminApp
 
-    TenantAdminApp(settings.engine(), settings.actor(Source.TUI)).run()
+    database = settings.attached()  # an outage is no reason not to open: the app says what is wrong, and recovers
+    TenantAdminApp(database.engine, settings.actor(Source.TUI), recover=database.recover).run()

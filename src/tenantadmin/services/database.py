@@ -1,4 +1,9 @@
-"""Looking after the database itself: where it is, whether it answers, its schema revision, the embedded server."""
+"""Looking after the database itself: where it is, whether it answers, its schema revision, the embedded server.
+
+A headless command opens the database with ``open_database`` (it fails at once, exit status 3, when the database
+cannot serve); the app with ``attach``, which opens on a database it cannot reach, and then checks it with ``ping``
+and mends what it can with ``Database.recover`` (the embedded server stopped is started again).
+"""
 
 from __future__ import annotations
 
@@ -11,18 +16,20 @@ from sqlalchemy.engine import Engine
 
 from tenantadmin.config import DatabaseChoice
 from tenantadmin.errors import InvalidState, TenantAdminError
+from tenantadmin.store import database as store
 from tenantadmin.store import migrations
-from tenantadmin.store.database import Database, embedded_server, open_database
+from tenantadmin.store.database import Database, attach, embedded_server, open_database
 from tenantadmin.store.engine import safe_url
 from tenantadmin.store.errors import translated
 
-from .unit import Bind, connected
+from .unit import Bind
 
 __all__ = [
     "Bind",
     "Database",
     "DatabaseStatus",
     "Migration",
+    "attach",
     "downgrade",
     "open_database",
     "ping",
@@ -112,10 +119,10 @@ def downgrade(choice: DatabaseChoice, revision: str) -> Migration:
 
 
 def ping(bind: Bind) -> None:
-    """Whether the database answers now: returns when it does, raises DatabaseUnavailable when it does not. (A pool
-    drops its connections on a failure, so the next ping connects afresh.)"""
-    with connected(bind) as connection:
-        connection.execute(sa.text("SELECT 1"))
+    """Whether the database can serve this tenantadmin now: returns when it answers with the schema at head, raises
+    DatabaseUnavailable (or SchemaOutOfDate) saying what is wrong and what to do when not. (A pool drops its
+    connections on a failure, so the next ping connects afresh.)"""
+    store.ping(bind)
 
 
 def stop(choice: DatabaseChoice) -> bool:

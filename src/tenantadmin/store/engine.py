@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 import psycopg
@@ -36,6 +37,16 @@ def _fast_json(driver_connection: psycopg.Connection[Any], _record: object) -> N
     set_json_loads(orjson.loads, driver_connection)
 
 
+# libpq parameters a URL's query may carry that are secrets (``?password=…``), masked as the password is.
+SECRET_PARAMETERS = frozenset({"password", "sslpassword"})
+MASK = "***"
+
+
 def safe_url(url: str | URL) -> str:
-    """The URL as it may be shown to a person: the password masked."""
-    return make_url(url).render_as_string(hide_password=True)
+    """The URL as it may be shown to a person: the password masked, in the user part or in the query."""
+    parsed = make_url(url)
+    secrets = SECRET_PARAMETERS.intersection(parsed.query)
+    if not secrets:
+        return parsed.render_as_string(hide_password=True)
+    masked = parsed.update_query_dict(dict.fromkeys(secrets, MASK))
+    return masked.render_as_string(hide_password=True).replace(quote(MASK, safe=""), MASK)
