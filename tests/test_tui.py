@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from textual.widgets import DataTable, Input, Select
+from textual.color import Color
+from textual.widgets import DataTable, Input, Select, Sparkline
 
+from tenantadmin.config import DatabaseChoice
 from tenantadmin.eventstore import Event, EventStore
-from tenantadmin.services import credentials, keys, members, organizations
+from tenantadmin.services import audit, credentials, keys, members, organizations
 from tenantadmin.services.actor import Actor
 from tenantadmin.store.engine import create_engine
 from tenantadmin.store.eventstore import follow as follow_module
@@ -639,3 +641,87 @@ async def test_no_worker_error_ends_the_app(engine, monkeypatch):
         monkeypatch.undo()
         await pilot.press("ctrl+r")
         await settled(pilot, lambda: app.screen.query_one(DataTable).row_count == 2)
+
+
+# --- states read the same in both front ends; pictures (requirements 7 and 9) ---------------------------------------
+
+
+async def test_a_used_up_key_shows_exhausted_in_the_theme_warning_colour(engine):
+    join(engine, "ada@example.com", role="owner")
+    issued = keys.issue(engine, OPERATOR, "acme", "ada@example.com", name="once", usage_limit=1)
+    assert keys.verify(engine, issued.token).valid
+    assert keys.verify(engine, issued.token).reason == "usage_limit_exceeded"
+    app = app_on(engine)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await open_organization(pilot, app, "acme")
+        await pilot.press("right", "right")
+        table = app.screen.query_one("#key-table", DataTable)
+        await settled(pilot, lambda: table.row_count == 1)
+        status = table.get_row_at(0)[4]
+        assert status.plain == "exhausted"
+        warning = Color.parse(app.theme_variables["text-warning"]).rich_color
+        assert status.spans and status.spans[0].style.color == warning
+
+
+async def test_the_theme_chosen_is_remembered_between_launches(engine, tmp_path):
+    remembered = tmp_path / "state" / "tui.json"
+    first = TenantAdminApp(engine, Actor(source="tui", email=OPERATOR.email), remembered=remembered)
+    async with first.run_test(size=(120, 30)) as pilot:
+        first.theme = "nord"
+        await settled(pilot, remembered.exists)
+    second = TenantAdminApp(engine, Actor(source="tui", email=OPERATOR.email), remembered=remembered)
+    async with second.run_test(size=(120, 30)) as pilot:
+        await pilot.pause(0.1)
+        assert second.theme == "nord"
+    remembered.write_text("{not json")  # a damaged file is ignored, not a crash
+    third = TenantAdminApp(engine, Actor(source="tui", email=OPERATOR.email), remembered=remembered)
+    async with third.run_test(size=(120, 30)) as pilot:
+        await pilot.pause(0.1)
+        assert third.theme == "textual-dark"
+
+
+async def test_the_audit_log_charts_the_matching_events_over_time_and_takes_a_range(engine):
+    app = app_on(engine)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press("l")
+        log = app.screen.log_view
+        chart = app.screen.query_one("#histogram", Sparkline)
+        await settled(pilot, lambda: log.total == 2 and sum(chart.data or []) == 2)
+        assert "2 events" in str(app.screen.query_one("#histogram-caption").render())
+        organizations.create(engine, OPERATOR, name="Initech", slug="initech")
+        await settled(pilot, lambda: log.total == 3 and sum(chart.data or []) == 3)  # counted again as events arrive
+        await pilot.press("slash", *"org=globex since=1h until=2099-01-01", "enter")
+        await settled(pilot, lambda: log.total == 1 and sum(chart.data or []) == 1)
+        assert app.is_running  # a range that has ended is shown, not followed
+
+
+async def test_the_overview_charts_the_activity_per_day_and_each_keys_use(engine, staffed):
+    keys.verify(engine, staffed.token, ip="203.0.113.9")
+    app = app_on(engine)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await open_organization(pilot, app, "acme")
+        chart = app.screen.query_one("#activity-chart", Sparkline)
+        await settled(pilot, lambda: chart.data is not None and len(chart.data) == 30)
+        assert chart.data[-1] == len(audit.list_(engine, audit.EventFilter(org="acme"), limit=1000))  # all today
+        use = str(app.screen.query_one("#key-use").render())
+        assert staffed.key.key_prefix in use and "203.0.113.9" in use
+
+
+# --- outages (requirement 6) ---------------------------------------------------------------------------------------
+
+
+async def test_the_app_opens_on_an_unreachable_database_with_its_banner_saying_what_to_do():
+    from tenantadmin.services import database
+
+    unreachable = database.attach(DatabaseChoice("postgresql://nobody@127.0.0.1:1/tenants", "--database-url"))
+    app = TenantAdminApp(unreachable.engine, Actor(source="tui", email=OPERATOR.email), recover=unreachable.recover)
+    async with app.run_test(size=(160, 30)) as pilot:
+        banner = app.screen.query_one(DatabaseBanner)
+        await settled(pilot, lambda: banner.has_class("shown"))
+        said = str(banner.render())
+        assert "cannot connect to 127.0.0.1:1" in said and "is the server running" in said
+        assert app.is_running
+        await pilot.press("l")  # every screen opens, and says the same
+        await settled(pilot, lambda: isinstance(app.screen, AuditLogScreen))
+        assert app.screen.query_one(DatabaseBanner).has_class("shown") and app.is_running
+    unreachable.close()

@@ -32,6 +32,7 @@ from . import conftest
 SIZE = (120, 36)
 NAMESPACE = uuid.UUID("6f1c1d0e-3b0a-4c39-9a8e-5b2f0c7d9e10")
 OPERATOR = "ops@example.com"
+NOW = datetime(2026, 1, 21, 9, 0, tzinfo=UTC)  # the charts' "now": a day after the last fixed use of a key
 
 
 def fixed_id(name: str) -> uuid.UUID:
@@ -248,7 +249,7 @@ def app(fresh_database, monkeypatch):
     sa.event.listen(engine, "connect", in_utc)
     with engine.begin() as connection:
         seed(connection)
-    yield TenantAdminApp(engine, Actor(source="tui", email=OPERATOR, os_user="ops", host="admin-1"))
+    yield TenantAdminApp(engine, Actor(source="tui", email=OPERATOR, os_user="ops", host="admin-1"), clock=lambda: NOW)
     engine.dispose()
 
 

@@ -35,6 +35,11 @@ def config_path() -> Path:
     return platformdirs.user_config_path(APP_NAME) / "config.toml"
 
 
+def state_path() -> Path:
+    """Where the TUI keeps what it remembers between launches (the theme): the user state directory."""
+    return platformdirs.user_state_path(APP_NAME) / "tui.json"
+
+
 def data_path() -> Path:
     return platformdirs.user_data_path(APP_NAME)
 

@@ -16,8 +16,10 @@ def tui(settings: Settings) -> None:
     Example:
       tenantadmin --database-url postgresql://admin@db.internal/tenants tui
     """
+    from tenantadmin.config import state_path
     from tenantadmin.services.choices import Source
     from tenantadmin.tui.app import TenantAdminApp
 
     database = settings.attached()  # an outage is no reason not to open: the app says what is wrong, and recovers
-    TenantAdminApp(database.engine, settings.actor(Source.TUI), recover=database.recover).run()
+    actor = settings.actor(Source.TUI)
+    TenantAdminApp(database.engine, actor, recover=database.recover, remembered=state_path()).run()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 from textual.app import App, SystemCommand
@@ -21,6 +23,7 @@ from tenantadmin.services.database import Bind
 
 from .literal import visible
 from .node import TenantAdminNode
+from .remembered import Remembered
 from .screens.audit_log import AuditLogScreen
 from .screens.help import HelpScreen
 from .screens.organizations import OrganizationsScreen
@@ -43,20 +46,36 @@ class TenantAdminApp(TenantAdminNode, App[None]):
     CHANGES_SECONDS = 0.2  # events arriving within this are one change: a burst of writes is one reload, not many
     database_problem: reactive[str | None] = reactive(None)  # why the database cannot be reached, while it cannot
 
-    def __init__(self, engine: Bind, actor: Actor, *, recover: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Bind,
+        actor: Actor,
+        *,
+        recover: Callable[[], None] | None = None,
+        remembered: Path | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         """``recover``, called by the health check while the database cannot be reached, tries to make it usable
-        again (the embedded server started anew), raising DatabaseError while it cannot."""
+        again (the embedded server started anew), raising DatabaseError while it cannot. ``remembered``: the file
+        in which the app keeps what it remembers between launches (the theme); None remembers nothing. ``clock``: what
+        "now" is for the charts and the "ago"s (fixed, for pictures that do not change from one day to the next)."""
         super().__init__()
         self.engine = engine
         self.actor = actor
         self.recover = recover
+        self.remembered = Remembered(remembered)
+        self.clock = clock
         # Every event any process records, as it commits: the screens subscribe, and reload what it changes.
         self.changes: Signal[list[EventRecord]] = Signal(self, "changes")
         self._arrived: list[EventRecord] = []
         self._following = threading.Event()
 
     def on_mount(self) -> None:
+        if (theme := self.remembered.get("theme")) in self.available_themes:
+            self.theme = theme
+        self.theme_changed_signal.subscribe(self, lambda theme: self.remembered.set("theme", theme.name))
         self.push_screen(OrganizationsScreen())
+        self.check_database()  # at once: an app opened on an outage says so from the start
         self.set_interval(self.HEALTH_CHECK_SECONDS, self.check_database)
         self.follow_changes()
 
@@ -86,14 +105,18 @@ class TenantAdminApp(TenantAdminNode, App[None]):
 
     def check_database(self) -> None:
         """A lost connection shows a banner; when the database answers again the banner goes and the screen reloads.
-        (The pool drops dead connections on the first failure, so the next check connects afresh.) While it cannot
-        be reached, ``recover`` is tried first: the embedded server, stopped, is started again."""
+        (The pool drops dead connections on the first failure, so the next check connects afresh.) When it cannot be
+        reached, ``recover`` is tried before asking again: the embedded server, stopped, is started again."""
 
         def run() -> None:
             try:
-                if self.database_problem is not None and self.recover is not None:
+                try:
+                    database.ping(self.engine)
+                except DatabaseError:
+                    if self.recover is None:
+                        raise
                     self.recover()
-                database.ping(self.engine)
+                    database.ping(self.engine)
             except DatabaseError as error:
                 self.deliver(setattr, self, "database_problem", str(error))
                 return

@@ -8,21 +8,26 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Footer, Header, Input, Sparkline, Static
 
 from tenantadmin.errors import ServiceError
-from tenantadmin.services import audit
+from tenantadmin.services import audit, choices
 from tenantadmin.services.audit import EventRecord
 
 from ..node import TenantAdminNode
 from ..widgets.banner import DatabaseBanner
 from ..widgets.event_detail import detail_of
 from ..widgets.event_log import HEADINGS, EventLog
+
+PLACEHOLDER = "Filter: org=acme user=bob@example.com type=api_key.* actor=ops@example.com since=24h until=…"
+UNITS = {timedelta(hours=1): "hour", timedelta(days=1): "day"}
+RECOUNT_SECONDS = 2.0  # while events arrive, the chart is counted again at most this often
 
 
 class AuditLogScreen(TenantAdminNode, Screen[None]):
@@ -40,12 +45,15 @@ class AuditLogScreen(TenantAdminNode, Screen[None]):
         self.stop = threading.Event()
         self.paused = False
         self.held = 0  # events that arrived while paused
+        self.recount_due = False
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield DatabaseBanner(id="banner")
         with Horizontal(classes="toolbar"):
-            yield Input(placeholder="Filter: org=acme user=bob@example.com type=api_key.*", id="filter")
+            yield Input(placeholder=PLACEHOLDER, id="filter")
+        yield Static(id="histogram-caption", markup=False)
+        yield Sparkline([], id="histogram")
         yield Static(id="paused")
         yield Static(HEADINGS, id="log-headings", markup=False)
         yield EventLog(id="log")
@@ -107,6 +115,8 @@ class AuditLogScreen(TenantAdminNode, Screen[None]):
         def run() -> None:
             extent = audit.extent(engine, wanted)
             self.deliver(self.shown, wanted, extent, stop)
+            if wanted.until is not None:  # a range that has ended: nothing to follow
+                return
             for record in audit.follow(engine, wanted, after=extent.head or 0, stop=stop):
                 self.deliver(self.arrived, [record], stop)
 
@@ -118,6 +128,27 @@ class AuditLogScreen(TenantAdminNode, Screen[None]):
             self.sub_title = f"{extent.count:,} events"
             if not extent.count:
                 self.query_one("#detail", Static).update("")
+            self.recount()
+
+    def recount(self) -> None:
+        """The chart of matching events over time, counted in the database: one bar per column it has."""
+        self.recount_due = False
+        engine, wanted, now = self.app.engine, self.wanted, self.app.clock()
+        columns = max(10, min(audit.MOST_BUCKETS, self.query_one(Sparkline).size.width or 72))
+        self.in_thread(
+            lambda: audit.histogram(engine, wanted, buckets=columns, now=now), self.counted, group="histogram"
+        )
+
+    def counted(self, histogram: audit.Histogram) -> None:
+        self.query_one(Sparkline).data = histogram.counts
+        first, last = histogram.buckets[0][0], histogram.buckets[-1][0] + histogram.width
+        unit = {timedelta(hours=1): "hour", timedelta(days=1): "day"}.get(histogram.width) or choices.span(
+            histogram.width
+        )
+        self.query_one("#histogram-caption", Static).update(
+            f"{histogram.total:,} events from {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC, "
+            f"by {unit}; busiest {max(histogram.counts):,}"
+        )
 
     def arrived(self, events: list[EventRecord], stop: threading.Event) -> None:
         if stop is not self.stop or stop.is_set():  # from a follower since replaced, or the screen has closed
@@ -128,6 +159,9 @@ class AuditLogScreen(TenantAdminNode, Screen[None]):
             return
         self.log_view.append(events)
         self.sub_title = f"{self.log_view.total:,} events"
+        if not self.recount_due:
+            self.recount_due = True
+            self.set_timer(RECOUNT_SECONDS, self.recount)
 
     def _show_paused(self) -> None:
         banner = self.query_one("#paused", Static)

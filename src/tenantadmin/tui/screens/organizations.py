@@ -16,6 +16,7 @@ from tenantadmin.services import choices, organizations, validation
 from tenantadmin.services.audit import EventRecord
 
 from ..node import TenantAdminNode
+from ..statuses import coloured
 from ..widgets.banner import DatabaseBanner
 from ..widgets.form import Field, FormScreen
 from ..widgets.records import RecordTable
@@ -46,6 +47,7 @@ class OrganizationsScreen(TenantAdminNode, Screen[None]):
     def on_mount(self) -> None:
         self.query_one(DataTable).focus()
         self.app.changes.subscribe(self, self.changed)
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.load())
 
     def changed(self, _events: list[EventRecord]) -> None:
         """Any event may change what the list shows (a name, a status, a count of members or keys): read it again."""
@@ -130,8 +132,8 @@ class OrganizationsScreen(TenantAdminNode, Screen[None]):
     def show(self, found: list[organizations.OrganizationRecord]) -> None:
         self.query_one(RecordTable).fill(
             (str(record.id), record, (
-                record.name, record.slug, record.status, record.subscription_tier, record.member_count,
-                record.key_count, f"{record.created_at:%Y-%m-%d %H:%M}",
+                record.name, record.slug, coloured(self.app, record.status), record.subscription_tier,
+                record.member_count, record.key_count, f"{record.created_at:%Y-%m-%d %H:%M}",
             ))
             for record in found
         )  # fmt: skip

@@ -10,6 +10,7 @@ from textual.binding import Binding
 from tenantadmin.services import choices, keys, members, validation
 from tenantadmin.services.keys import IssuedKey, KeyRecord
 
+from ..statuses import coloured
 from ..widgets.confirm import ConfirmScreen
 from ..widgets.form import Field, FormScreen
 from ..widgets.secret import SHOWN_ONCE, SecretScreen
@@ -17,10 +18,17 @@ from .tab import OrganizationTab
 
 
 def applies(action: str, key: KeyRecord) -> bool:
-    """A revoked key is not revoked again; only an active key is rolled."""
+    """A revoked key is not revoked again; a key is rolled while it works, or once its uses are used up."""
     if action == "revoke_key":
         return key.status != "revoked"
-    return key.status == "active"  # roll
+    return key.status in ("active", "exhausted") and key.replaced_by is None  # roll
+
+
+def expiry(key: KeyRecord) -> str:
+    """When the key stops working: a rolled key's end of grace to the second, since it is near."""
+    if key.grace_ends_at is not None:
+        return f"{key.grace_ends_at:%Y-%m-%d %H:%M:%S} (rolled)"
+    return f"{key.expires_at:%Y-%m-%d %H:%M}" if key.expires_at else "-"
 
 
 class KeysTab(OrganizationTab[KeyRecord, list[KeyRecord]]):
@@ -39,8 +47,8 @@ class KeysTab(OrganizationTab[KeyRecord, list[KeyRecord]]):
     def show(self, found: list[KeyRecord]) -> None:
         self.table.fill(
             (key.key_id, key, (
-                key.key_prefix, key.name, key.user_email, key.key_type, key.status, ",".join(key.scopes) or "-",
-                f"{key.expires_at:%Y-%m-%d %H:%M}" if key.expires_at else "-",
+                key.key_prefix, key.name, key.user_email, key.key_type, coloured(self.app, key.status),
+                ",".join(key.scopes) or "-", expiry(key),
                 f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "-",
             ))
             for key in found

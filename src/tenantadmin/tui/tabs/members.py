@@ -9,6 +9,7 @@ from textual.binding import Binding
 from tenantadmin.services import choices, members, validation
 from tenantadmin.services.members import InvitationState, MemberRecord
 
+from ..statuses import coloured
 from ..widgets.confirm import ConfirmScreen
 from ..widgets.form import Field, FormScreen
 from ..widgets.secret import SHOWN_ONCE, SecretScreen
@@ -48,7 +49,8 @@ class MembersTab(OrganizationTab[MemberRecord, list[MemberRecord]]):
     def show(self, found: list[MemberRecord]) -> None:
         self.table.fill(
             (person.email, person, (
-                person.email, person.role, person.status, person.invitation or "-",
+                person.email, person.role, coloured(self.app, person.status),
+                coloured(self.app, person.invitation) if person.invitation else "-",
                 f"{person.invitation_expires_at:%Y-%m-%d %H:%M}"
                 if person.invitation in OPEN and person.invitation_expires_at else "-",
                 f"{person.joined_at:%Y-%m-%d}" if person.joined_at else "-",

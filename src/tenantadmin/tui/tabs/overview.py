@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
+from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Vertical
 from textual.message import Message
+from textual.widgets import Sparkline, Static
 
-from tenantadmin.services import organizations, validation
+from tenantadmin.services import audit, choices, keys, organizations, validation
 from tenantadmin.services.organizations import OrganizationRecord
 
+from ..literal import visible
 from ..widgets.confirm import ConfirmScreen
 from ..widgets.form import Field, FormScreen
 from ..widgets.records import RecordTable
@@ -24,7 +28,7 @@ EDITABLE = [
     Field("email", "Contact email", validation.email),
     Field("phone", "Phone"),
     Field("website", "Website"),
-    Field("subscription_tier", "Subscription tier", required=True),
+    Field("subscription_tier", "Subscription tier", required=True, options=choices.TIERS),
     Field("description", "Description"),
     Field("address_line1", "Address"),
     Field("address_line2", "Address, second line"),
@@ -33,6 +37,7 @@ EDITABLE = [
     Field("postal_code", "Postal code"),
     Field("country", "Country"),
 ]
+ACTIVITY_DAYS = 30
 # What each action needs the organization's status to be: an action that cannot apply is not offered.
 WHEN = {
     "edit": ("active", "suspended"),
@@ -49,7 +54,27 @@ def shown(value: object) -> str:
     return f"{value:%Y-%m-%d %H:%M}" if isinstance(value, datetime) else str(value)
 
 
-class OverviewTab(OrganizationTab[str, OrganizationRecord]):
+@dataclasses.dataclass(frozen=True)
+class Overview:
+    """What the tab shows: the organization, its events per day, and its keys (for their recent use)."""
+
+    record: OrganizationRecord
+    activity: audit.Histogram
+    keys: list[keys.KeyRecord]
+
+
+def use_of(key: keys.KeyRecord, now: datetime) -> str:
+    """A key's recent use in a line: when it was last used, how often, from where."""
+    if key.last_used_at is None:
+        return f"{key.key_prefix}  {key.name}: never used"
+    ago = max(now - key.last_used_at, timedelta(0))
+    since = (f"{ago.days}d" if ago.days else f"{ago.seconds // 3600}h" if ago.seconds >= 3600
+             else f"{ago.seconds // 60}m")  # fmt: skip
+    where = f" from {key.last_used_ip}" if key.last_used_ip else ""
+    return f"{key.key_prefix}  {key.name}: last used {since} ago{where}, {key.usage_count} uses counted"
+
+
+class OverviewTab(OrganizationTab[str, Overview]):
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
         Binding("e", "edit", "Edit"),
         Binding("s", "suspend", "Suspend"),
@@ -65,19 +90,39 @@ class OverviewTab(OrganizationTab[str, OrganizationRecord]):
 
     record: OrganizationRecord | None = None
 
-    def make_table(self) -> RecordTable[str]:
-        return RecordTable("Field", "Value", id="fields", show_header=False, zebra_stripes=False, widest=None)
+    def compose(self) -> ComposeResult:
+        yield RecordTable("Field", "Value", id="fields", show_header=False, zebra_stripes=False, widest=None)
+        with Vertical(id="overview-charts"):
+            yield Static(id="activity-caption", markup=False)
+            yield Sparkline([], id="activity-chart")
+            yield Static(id="key-use", markup=False)
 
-    def read(self) -> OrganizationRecord:
-        return organizations.show(self.app.engine, self.organization_id)
+    def read(self) -> Overview:
+        engine, selection = self.app.engine, audit.EventFilter(tags={"org_id": self.organization_id})
+        return Overview(
+            organizations.show(engine, self.organization_id),
+            audit.per_day(engine, selection, days=ACTIVITY_DAYS, now=self.app.clock()),
+            keys.list_(engine, org=self.organization_id),
+        )
 
-    def show(self, found: OrganizationRecord) -> None:
-        self.record = found
+    def show(self, found: Overview) -> None:
+        self.record = record = found.record
         self.table.fill(
-            (name, name, (name.replace("_", " "), shown(value))) for name, value in dataclasses.asdict(found).items()
+            (name, name, (name.replace("_", " "), shown(value))) for name, value in dataclasses.asdict(record).items()
+        )
+        days = found.activity.buckets
+        self.query_one("#activity-caption", Static).update(
+            f"Activity, the last {len(days)} days: {found.activity.total} events "
+            f"({days[0][0]:%Y-%m-%d} to {days[-1][0]:%Y-%m-%d}, busiest day {max(found.activity.counts)})"
+        )
+        self.query_one(Sparkline).data = found.activity.counts
+        now = self.app.clock()
+        lines = [visible(use_of(key, now)) for key in found.keys if key.status != "revoked"]
+        self.query_one("#key-use", Static).update(
+            "Keys in use:\n" + "\n".join(lines) if lines else "No API key that works."
         )
         self.refresh_bindings()
-        self.post_message(self.Loaded(found))
+        self.post_message(self.Loaded(record))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in WHEN:

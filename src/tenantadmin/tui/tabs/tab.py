@@ -49,6 +49,7 @@ class OrganizationTab(TenantAdminNode, Vertical, Generic[Record, Found]):
 
     def on_mount(self) -> None:
         self.app.changes.subscribe(self, self.changed)
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.load())  # statuses in the new colours
         self.load()
 
     def changed(self, events: list[EventRecord]) -> None:

@@ -28,6 +28,7 @@ class RecordTable(DataTable[Any], Generic[Record]):
         self.columns_wanted = columns
         self.widest = widest
         self.records: dict[str, Record] = {}
+        self.shown: list[tuple[str, list[Text]]] = []
 
     def cell(self, value: object) -> Text:
         """``value`` shown literally, cut with … past ``widest`` cells (measured as the terminal shows them: wide
@@ -42,18 +43,35 @@ class RecordTable(DataTable[Any], Generic[Record]):
         self.add_columns(*self.columns_wanted)
 
     def fill(self, rows: Iterable[tuple[str, Record, Sequence[object | Text]]]) -> None:
-        """``rows``: each a key, its record and its cells."""
+        """``rows``: each a key, its record and its cells. Rows that read as they already do are left alone: a
+        screen that follows the log reloads often, and must not flicker (or lose its layout) for nothing."""
+        wanted = [(key, record, [self.cell(cell) for cell in cells]) for key, record, cells in rows]
+        shown = [(key, cells) for key, _record, cells in wanted]
+        self.records = {key: record for key, record, _cells in wanted}
+        if shown == self.shown:
+            return
+        self.shown = shown
         was_on = self.current_key
         row = self.cursor_row
         self.clear()
-        self.records = {}
-        for key, record, cells in rows:
-            self.records[key] = record
-            self.add_row(*map(self.cell, cells), key=key)
+        for key, cells in shown:
+            self.add_row(*cells, key=key)
+        self._size_columns(cells for _key, cells in shown)
         if was_on in self.records:
             row = self.get_row_index(was_on)
         if self.row_count:
             self.move_cursor(row=min(max(row, 0), self.row_count - 1), animate=False)
+
+    def _size_columns(self, rows: Iterable[list[Text]]) -> None:
+        """Each column as wide as its widest cell (or heading), measured now, as the terminal shows them: the
+        table's own measuring, when idle, would leave a picture taken before it with columns the width of their
+        headings."""
+        widths = [label.cell_len if self.show_header else 1 for label in map(Text, self.columns_wanted)]
+        for cells in rows:
+            widths = [max(width, cell.cell_len) for width, cell in zip(widths, cells, strict=True)]
+        for column, width in zip(self.ordered_columns, widths, strict=True):
+            column.auto_width, column.width = False, width
+        self.refresh()
 
     @property
     def current_key(self) -> str | None:
