@@ -95,6 +95,7 @@ class AuditLogScreen(TenantAdminNode, Screen[None]):
         except ServiceError as error:
             self.notify(str(error), title="Filter refused", severity="error")
             event.input.value = self.wanted_text
+            event.input.cursor_position = len(self.wanted_text)
             return
         self.wanted_text = event.value
         self.start(wanted)

@@ -1,4 +1,4 @@
-"""`?`: the key bindings, of the app and of the screen below."""
+"""`?`: the keys that work on the screen below, where it is (its tab's, its own, the app's)."""
 
 from __future__ import annotations
 
@@ -20,12 +20,12 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         lines = ["[b]Keys[/b]", ""]
+        shown = {active.binding.action: active.binding for active in self.below.active_bindings.values()
+                 if active.binding.show}  # fmt: skip
         lines.extend(
-            f"  [b]{self.app.get_key_display(binding):>14}[/b]  {binding.description}"
-            for source in (self.below, self.app)
-            for binding in source.BINDINGS
-            if isinstance(binding, Binding) and binding.show
+            f"  [b]{self.app.get_key_display(binding):>14}[/b]  {binding.description}" for binding in shown.values()
         )
+        lines.append(f"  [b]{'shift+←/→':>14}[/b]  Scroll a wide table sideways (←/→ move between tabs)")
         lines += ["", "  [b]{:>14}[/b]  {}".format("ctrl+p", "Command palette: every action, by name")]
         with VerticalScroll():
             yield Static("\n".join(lines))

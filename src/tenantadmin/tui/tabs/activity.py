@@ -4,25 +4,32 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 from tenantadmin.services import audit
 from tenantadmin.services.audit import EventRecord
 
 from ..widgets.event_detail import EventScreen
+from ..widgets.records import RecordTable
 from .tab import OrganizationTab
 
 SHOWN = 200
+
+
+class EventTable(RecordTable[EventRecord]):
+    """Enter opens the highlighted event: the table's own Enter, under a name the footer shows."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select_cursor", "Open event")]
 
 
 class ActivityTab(OrganizationTab[EventRecord, list[EventRecord]]):
     COLUMNS = ("Position", "Recorded", "Type", "Actor")
     TABLE = "activity-table"
     ROW_ACTIONS: ClassVar[dict[str, str]] = {"open": "event"}
-    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
-        Binding("enter", "open", "Open event"),
-    ]
+
+    def make_table(self) -> RecordTable[EventRecord]:
+        return EventTable(*self.COLUMNS, id=self.TABLE)
 
     def read(self) -> list[EventRecord]:
         selection = audit.EventFilter(tags={"org_id": self.organization_id})

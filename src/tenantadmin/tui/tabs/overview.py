@@ -110,9 +110,9 @@ class OverviewTab(OrganizationTab[str, Overview]):
         self.table.fill(
             (name, name, (name.replace("_", " "), shown(value))) for name, value in dataclasses.asdict(record).items()
         )
-        days = found.activity.buckets
+        days, total = found.activity.buckets, found.activity.total
         self.query_one("#activity-caption", Static).update(
-            f"Activity, the last {len(days)} days: {found.activity.total} events "
+            f"Activity, the last {len(days)} days: {total} event{'' if total == 1 else 's'} "
             f"({days[0][0]:%Y-%m-%d} to {days[-1][0]:%Y-%m-%d}, busiest day {max(found.activity.counts)})"
         )
         self.query_one(Sparkline).data = found.activity.counts

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 from ..literal import literal
@@ -20,6 +21,12 @@ class RecordTable(DataTable[Any], Generic[Record]):
     A reload keeps the cursor on the record it was on (by key), wherever the reload put it; only when that record is
     gone does it stay at the same row number. Cells are data: shown literally, their control characters visible.
     """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # ←/→ move between an organization's tabs: a table wider than the screen scrolls with shift.
+        Binding("shift+left", "scroll_left", "Scroll left", show=False),
+        Binding("shift+right", "scroll_right", "Scroll right", show=False),
+    ]
 
     def __init__(self, *columns: str, widest: int | None = WIDEST, **options: Any) -> None:
         options.setdefault("cursor_type", "row")
