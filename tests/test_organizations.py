@@ -859,3 +859,23 @@ def test_json_output_of_every_record_command_is_one_document(engine, operator, c
         run = cli("orgs", *args, "--json")
         assert run.code == 0, (args, run.stderr)
         assert json.loads(run.stdout)["slug"] == "acme"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["orgs", "create", "bad\udcffname", "--slug", "badname"],
+        ["orgs", "create", "ok", "--slug", "okname", "--city", "x\udcff"],
+        ["orgs", "show", "\udcff"],
+        ["orgs", "list", "--search", "\udcff"],
+        ["events", "list", "--tag", "org=\udcff"],
+        ["events", "list", "--type", "a\udcff"],
+        ["keys", "show", "\udcff"],
+    ],
+)
+def test_bytes_that_are_not_utf8_are_invalid_input_not_a_crash(cli, args):
+    """An argument holding bytes that are not UTF-8 reaches Python as lone surrogates, which PostgreSQL cannot take:
+    one clear line, exit 2, nothing written (before: "unexpected error: TypeError", exit 1)."""
+    run = cli(*args)
+    assert run.code == 2, run.stderr
+    assert "not valid text" in run.stderr and "unexpected" not in run.stderr

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import uuid
+
 import pytest
 import sqlalchemy as sa
 from textual.color import Color
@@ -297,7 +300,7 @@ async def test_editing_suspending_reactivating_and_deleting_an_organization(engi
         await settled(
             pilot, lambda: rows(engine, "SELECT status FROM organizations WHERE slug = 'acme'") == [("suspended",)]
         )
-        await pilot.press("a")
+        await confirm(pilot, app, "a")
         await settled(
             pilot, lambda: rows(engine, "SELECT status FROM organizations WHERE slug = 'acme'") == [("active",)]
         )
@@ -725,3 +728,92 @@ async def test_the_app_opens_on_an_unreachable_database_with_its_banner_saying_w
         await settled(pilot, lambda: isinstance(app.screen, AuditLogScreen))
         assert app.screen.query_one(DatabaseBanner).has_class("shown") and app.is_running
     unreachable.close()
+
+
+async def test_a_form_closes_only_when_its_command_is_done_and_never_loses_what_it_made(engine, staffed, monkeypatch):
+    """Escape while an invitation is being made does not drop its token; a bug in the command leaves the form usable."""
+    import threading
+
+    release = threading.Event()
+    invite = members.invite
+
+    def slow_invite(*args, **kwargs):
+        release.wait(10)
+        return invite(*args, **kwargs)
+
+    monkeypatch.setattr(members, "invite", slow_invite)
+    app = app_on(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_organization(pilot, app, "acme")
+        await pilot.press("right", "i", *"dora@example.com", "enter")
+        await settled(pilot, lambda: isinstance(app.screen, FormScreen) and app.screen.running)
+        await pilot.press("escape")  # refused while it runs
+        assert isinstance(app.screen, FormScreen)
+        release.set()
+        await settled(pilot, lambda: isinstance(app.screen, SecretScreen))
+        await pilot.press("escape")
+
+        def broken(*_args, **_kwargs):
+            raise KeyError("a bug")
+
+        monkeypatch.setattr(members, "invite", broken)
+        await pilot.press("i", *"erin@example.com", "enter")
+        await settled(pilot, lambda: any("a bug" in str(n.message) for n in app._notifications))
+        form = app.screen
+        assert isinstance(form, FormScreen) and not form.running
+        monkeypatch.setattr(members, "invite", invite)
+        await pilot.press("enter")
+        await settled(pilot, lambda: isinstance(app.screen, SecretScreen))
+    assert ("dora@example.com",) in rows(engine, "SELECT email FROM users")
+
+
+async def test_a_slow_health_check_is_waited_for_and_the_banner_shows(engine, monkeypatch):
+    """A check slower than the interval (a connect timeout) is not replaced by the next one before it can tell."""
+    import time
+
+    from tenantadmin.errors import DatabaseUnavailable
+    from tenantadmin.services import database
+
+    def slow_failure(_bind):
+        time.sleep(0.6)
+        raise DatabaseUnavailable("cannot connect: slowly")
+
+    monkeypatch.setattr(TenantAdminApp, "HEALTH_CHECK_SECONDS", 0.2)
+    app = app_on(engine)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settled(pilot, lambda: app.screen.query_one(DataTable).row_count == 2)
+        monkeypatch.setattr(database, "ping", slow_failure)
+        await settled(pilot, lambda: app.database_problem == "cannot connect: slowly")
+
+
+async def test_leaving_an_organization_leaves_no_subscription_behind(engine):
+    import gc
+
+    app = app_on(engine)
+    async with app.run_test(size=(120, 30)) as pilot:
+        for _ in range(3):
+            await open_organization(pilot, app, "acme")
+            await pilot.press("escape")
+            await settled(pilot, lambda: not isinstance(app.screen, OrganizationScreen))
+        await pilot.pause(0.2)
+        gc.collect()
+        subscribers = [*app.changes._subscriptions, *app.theme_changed_signal._subscriptions]
+        assert not [node for node in subscribers if "Tab" in type(node).__name__]
+
+
+def test_an_event_line_is_cut_and_padded_by_the_cells_a_terminal_gives_it():
+    from datetime import UTC, datetime
+
+    from rich.cells import cell_len
+
+    from tenantadmin.tui.widgets.event_log import line_of
+
+    wide = audit.EventRecord(
+        position=1, id=uuid.uuid4(), event_type="日本語の種類" * 5, created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        event_timestamp=None, tags={"org": "全角"}, data={}, metadata={"actor": "名前@example.com" * 3},
+        aggregate_type="x", aggregate_id=uuid.uuid4(), user_id=None, organization_id=None, correlation_id=None,
+        causation_id=None, session_id=None, source="cli", ip_address=None, user_agent=None,
+    )  # fmt: skip
+    narrow = dataclasses.replace(wide, event_type="a", metadata={"actor": "b"})
+    tags_at = cell_len(line_of(narrow)) - cell_len("org=全角")
+    assert cell_len(line_of(wide)[: len(line_of(wide)) - len("org=全角")]) == tags_at  # the tags start where they do

@@ -64,14 +64,21 @@ def choose_database(flag_url: str | None = None) -> DatabaseChoice:
 
 
 def normalise_url(url: str) -> str:
-    """Accept the URL forms operators paste (libpq's and SQLAlchemy's) and return SQLAlchemy's psycopg 3 form."""
+    """Accept the URL forms operators paste (libpq's and SQLAlchemy's) and return SQLAlchemy's psycopg 3 form.
+
+    A refusal never repeats the URL: it may hold a password."""
     expected = "expected postgresql://user:password@host:port/database"
     scheme, separator, rest = url.strip().partition("://")
     if not separator or scheme not in {"postgresql", "postgres", "postgresql+psycopg"}:
-        raise ConfigError(f"not a PostgreSQL URL: {url!r} ({expected})")
+        shown = f" (its scheme is {scheme!r})" if separator else ""
+        raise ConfigError(f"not a PostgreSQL URL{shown}: {expected}")
+    try:
+        url.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(f"malformed database URL: it holds bytes that are not UTF-8 ({expected})") from None
     normalised = f"postgresql+psycopg://{rest}"
     try:
         make_url(normalised)
     except (ArgumentError, ValueError) as error:
-        raise ConfigError(f"malformed database URL: {url!r} ({expected})") from error
+        raise ConfigError(f"malformed database URL ({expected})") from error
     return normalised

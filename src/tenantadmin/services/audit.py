@@ -66,7 +66,11 @@ class EventFilter:
     after: int | None = None
 
     def __post_init__(self) -> None:
+        for key, values in self.tags.items():
+            for value in (values,) if isinstance(values, str) else values:
+                validation.storable(f"{key}={value}", "a tag")
         for pattern in self.types:
+            validation.storable(pattern, "an event type")
             if not pattern or any(character.isspace() for character in pattern):
                 raise InvalidInput(f"invalid event type {pattern!r}: like api_key.issued, or a glob like api_key.*")
         try:

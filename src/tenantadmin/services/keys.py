@@ -242,6 +242,7 @@ def _saved(work: Unit, key: ApiKey, user: User, organization: Organization | Non
 
 def _find(session: Session, ref: str) -> tuple[ApiKey, User, Organization | None]:
     """By key id, its prefix ``ta_<key id>``, or a whole token pasted by mistake (whose secret is never echoed)."""
+    validation.storable(ref, "a key id")
     parts = ref.strip().split("_")
     key_id = parts[1] if len(parts) > 1 and parts[0] == credentials.KEY_PREFIX else ref.strip()
     statement = (

@@ -124,6 +124,7 @@ def tags_of(organization: Organization) -> dict[str, str]:
 
 def find(session: Session, ref: str) -> Organization:
     """By id, or by slug among the organizations that are not deleted (a slug may look like an id: tried second)."""
+    validation.storable(ref, "an organization")
     by_slug = sa.and_(Organization.slug == ref, Organization.status != OrganizationStatus.DELETED)
     try:
         found = session.scalar(sa.select(Organization).where(Organization.id == uuid.UUID(ref)))
@@ -383,6 +384,7 @@ def list_(bind: Bind, *, status: str | None = None, search: str | None = None) -
                 f"invalid status {status!r}: one of {', '.join(choices.ORGANIZATION_STATUSES)}"
             ) from None
     if search:
+        validation.storable(search, "a search")
         pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         statement = statement.where(
             sa.or_(

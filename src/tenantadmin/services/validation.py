@@ -43,11 +43,24 @@ def email(value: str) -> str:
     return normalised
 
 
+def storable(value: str, field: str) -> str:
+    """``value``, refused when PostgreSQL could not store it: a NUL, or a lone surrogate (what Python makes of bytes
+    that are not UTF-8, in an argument or a file)."""
+    if "\x00" in value:
+        raise InvalidInput(f"{field} must not hold a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"{field} is not valid text: it holds bytes that are not UTF-8") from None
+    return value
+
+
 def text(value: str | None, field: str, *, longest: int = 255) -> str | None:
-    """Trimmed; None when blank."""
+    """Trimmed; None when blank; refused when it cannot be stored (``storable``)."""
     cleaned = value.strip() if value is not None else None
     if not cleaned:
         return None
+    storable(cleaned, field)
     if len(cleaned) > longest:
         raise InvalidInput(f"{field} is too long: at most {longest} characters")
     return cleaned

@@ -15,7 +15,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.signal import Signal
 
-from tenantadmin.errors import DatabaseError, ServiceError, TenantAdminError
+from tenantadmin.errors import DatabaseError, DatabaseUnavailable, ServiceError, TenantAdminError
 from tenantadmin.services import audit, database
 from tenantadmin.services.actor import Actor
 from tenantadmin.services.audit import EventRecord
@@ -106,24 +106,29 @@ class TenantAdminApp(TenantAdminNode, App[None]):
     def check_database(self) -> None:
         """A lost connection shows a banner; when the database answers again the banner goes and the screen reloads.
         (The pool drops dead connections on the first failure, so the next check connects afresh.) When it cannot be
-        reached, ``recover`` is tried before asking again: the embedded server, stopped, is started again."""
+        reached, ``recover`` is tried before asking again: the embedded server, stopped, is started again. One check
+        at a time: a check slower than the interval (a connect timeout is longer) is waited for, not replaced."""
+        if any(worker.group == "health" and not worker.is_finished for worker in self.workers):
+            return
+        engine, recover = self.engine, self.recover
 
-        def run() -> None:
+        def check() -> None:
             try:
-                try:
-                    database.ping(self.engine)
-                except DatabaseError:
-                    if self.recover is None:
-                        raise
-                    self.recover()
-                    database.ping(self.engine)
-            except DatabaseError as error:
-                self.deliver(setattr, self, "database_problem", str(error))
-                return
-            if self.database_problem is not None:
-                self.deliver(self.database_back)
+                database.ping(engine)
+            except DatabaseError:
+                if recover is None:
+                    raise
+                recover()
+                database.ping(engine)
 
-        self.run_worker(run, thread=True, exclusive=True, group="health", exit_on_error=False)
+        self.in_thread(check, lambda _none: self.database_answers(), failed=self.database_fails, group="health")
+
+    def database_fails(self, error: TenantAdminError) -> None:
+        self.database_problem = str(error)
+
+    def database_answers(self) -> None:
+        if self.database_problem is not None:
+            self.database_back()
 
     def database_back(self) -> None:
         self.database_problem = None
@@ -161,6 +166,8 @@ class TenantAdminApp(TenantAdminNode, App[None]):
         if isinstance(error, ServiceError):
             self.notify(str(error), title="Refused", severity="error")
             return
+        if isinstance(error, DatabaseUnavailable) and self.database_problem is not None:
+            return  # the banner says so already: one message, not one per screen's reload
         self.notify(str(error), title="Database", severity="error")
         if isinstance(error, DatabaseError):
             self.check_database()

@@ -3,7 +3,7 @@
 Database work runs in a thread worker (a query must never freeze the screen) started by ``in_thread``: its result
 is handed to the UI thread, its error to ``TenantAdminApp.failed``, so that no worker, whatever it raises, ends the
 app. Worker and UI threads share nothing else: what a worker needs is passed to it as arguments, what it finds comes
-back as the result (or, for a follower, through ``deliver``).
+back as the result (or, for a follower, through ``deliver``), checked again on the UI thread before it is shown.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ class TenantAdminNode(DOMNode):
     if TYPE_CHECKING:
         app = getters.app(TenantAdminApp)
 
+    _worker_app: TenantAdminApp  # the app, as seen on the UI thread when the last worker started (workers use this)
+
     def in_thread(
         self,
         job: Callable[[], Result],
@@ -43,31 +45,58 @@ class TenantAdminNode(DOMNode):
         group: str,
         exclusive: bool = True,
         failed: Callable[[TenantAdminError], object] | None = None,
+        ended: Callable[[], object] | None = None,
     ) -> Worker[None]:
         """Run ``job`` in a thread; ``then`` gets its result on the UI thread, unless the worker was cancelled
-        meanwhile (replaced by a newer one of its ``group`` when ``exclusive``, or its node removed). An error of
-        tenantadmin's goes to ``failed`` (by default the app's: a message to the operator); any other is a defect,
-        reported, never the end of the app."""
-        app = self.app
+        meanwhile (replaced by a newer one of its ``group`` when ``exclusive``) or this node was removed. An error of
+        tenantadmin's goes to ``failed`` (by default the app's: a message to the operator); any other, in the job or
+        in a callback, is a defect, reported, never the end of the app. ``ended`` is called on the UI thread however
+        the job ended (a form's "running" cleared), before ``then`` or ``failed``.
+
+        ``job`` must touch no widget and no state of the UI thread: what it needs is captured before it starts."""
+        app = self._worker_app = self.app
 
         def run() -> None:
+            worker = get_current_worker()
             try:
                 result = job()
             except TenantAdminError as error:
-                self.deliver(failed or app.failed, error)
+                self._hand(worker, app, ended, failed or app.failed, error)
             except Exception as error:  # noqa: BLE001 (a defect: reported in the app, and the app goes on)
-                self.deliver(app.defect, error)
+                self._hand(worker, app, ended, app.defect, error)
             else:
-                self.deliver(then, result)
+                self._hand(worker, app, ended, then, result)
 
         return self.run_worker(run, thread=True, group=group, exclusive=exclusive, exit_on_error=False)
 
     def deliver(self, callback: Callable[..., object], *arguments: Any) -> None:
-        """From a worker started by ``in_thread``: call ``callback(*arguments)`` on the UI thread, unless the worker
-        has been cancelled or the app is closing."""
-        if get_current_worker().is_cancelled or not self.app.is_running:
+        """From a job started by ``in_thread`` that hands over more than a result (a follower): call
+        ``callback(*arguments)`` on the UI thread, unless the worker has been cancelled or the node removed."""
+        self._hand(get_current_worker(), self._worker_app, None, callback, *arguments)
+
+    def _hand(
+        self,
+        worker: Worker[None],
+        app: TenantAdminApp,
+        ended: Callable[[], object] | None,
+        callback: Callable[..., object],
+        *arguments: Any,
+    ) -> None:
+        """Hand ``callback(*arguments)`` to the UI thread, where it is checked again (cancelled, removed) and run,
+        its own errors reported as defects."""
+
+        def on_ui_thread() -> None:
+            try:
+                if ended is not None:
+                    ended()
+                if not worker.is_cancelled and self.is_attached:
+                    callback(*arguments)
+            except Exception as error:  # noqa: BLE001 (a defect of a callback: reported, the app goes on)
+                app.defect(error)
+
+        if not app.is_running:
             return
         try:
-            self.app.call_from_thread(callback, *arguments)
-        except RuntimeError:  # the app closed between the check and the call
+            app.call_from_thread(on_ui_thread)
+        except RuntimeError:  # the app closed meanwhile
             return

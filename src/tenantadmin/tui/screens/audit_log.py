@@ -143,9 +143,7 @@ class AuditLogScreen(TenantAdminNode, Screen[None]):
     def counted(self, histogram: audit.Histogram) -> None:
         self.query_one(Sparkline).data = histogram.counts
         first, last = histogram.buckets[0][0], histogram.buckets[-1][0] + histogram.width
-        unit = {timedelta(hours=1): "hour", timedelta(days=1): "day"}.get(histogram.width) or choices.span(
-            histogram.width
-        )
+        unit = UNITS.get(histogram.width) or choices.span(histogram.width)
         self.query_one("#histogram-caption", Static).update(
             f"{histogram.total:,} events from {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC, "
             f"by {unit}; busiest {max(histogram.counts):,}"

@@ -49,6 +49,10 @@ class OrganizationsScreen(TenantAdminNode, Screen[None]):
         self.app.changes.subscribe(self, self.changed)
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self.load())
 
+    def on_unmount(self) -> None:
+        self.app.changes.unsubscribe(self)
+        self.app.theme_changed_signal.unsubscribe(self)
+
     def changed(self, _events: list[EventRecord]) -> None:
         """Any event may change what the list shows (a name, a status, a count of members or keys): read it again."""
         self.load()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 
 from textual.binding import Binding, BindingType
@@ -9,6 +10,7 @@ from textual.widgets import DataTable
 
 from tenantadmin.services import audit
 from tenantadmin.services.audit import EventRecord
+from tenantadmin.services.database import Bind
 
 from ..widgets.event_detail import EventScreen
 from ..widgets.records import RecordTable
@@ -31,9 +33,9 @@ class ActivityTab(OrganizationTab[EventRecord, list[EventRecord]]):
     def make_table(self) -> RecordTable[EventRecord]:
         return EventTable(*self.COLUMNS, id=self.TABLE)
 
-    def read(self) -> list[EventRecord]:
+    def read(self, engine: Bind, _now: datetime) -> list[EventRecord]:
         selection = audit.EventFilter(tags={"org_id": self.organization_id})
-        return audit.list_(self.app.engine, selection, limit=SHOWN, reverse=True)
+        return audit.list_(engine, selection, limit=SHOWN, reverse=True)
 
     def show(self, found: list[EventRecord]) -> None:
         self.table.fill(

@@ -8,6 +8,7 @@ from typing import ClassVar
 from textual.binding import Binding
 
 from tenantadmin.services import choices, keys, members, validation
+from tenantadmin.services.database import Bind
 from tenantadmin.services.keys import IssuedKey, KeyRecord
 
 from ..statuses import coloured
@@ -34,6 +35,7 @@ def expiry(key: KeyRecord) -> str:
 class KeysTab(OrganizationTab[KeyRecord, list[KeyRecord]]):
     COLUMNS = ("Key", "Name", "User", "Type", "Status", "Scopes", "Expires", "Last used")
     TABLE = "key-table"
+    EVERY = 15.0
     ROW_ACTIONS: ClassVar[dict[str, str]] = {"revoke_key": "key", "roll": "key"}
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
         Binding("n", "issue", "Issue key"),
@@ -41,8 +43,8 @@ class KeysTab(OrganizationTab[KeyRecord, list[KeyRecord]]):
         Binding("R", "roll", "Roll key"),
     ]
 
-    def read(self) -> list[KeyRecord]:
-        return keys.list_(self.app.engine, org=self.organization_id)
+    def read(self, engine: Bind, _now: datetime) -> list[KeyRecord]:
+        return keys.list_(engine, org=self.organization_id)
 
     def show(self, found: list[KeyRecord]) -> None:
         self.table.fill(
@@ -110,13 +112,13 @@ class KeysTab(OrganizationTab[KeyRecord, list[KeyRecord]]):
     def action_revoke_key(self) -> None:
         if (key := self.chosen("revoke_key")) is None:
             return
-        app, key_id = self.app, key.key_id
+        app, key_id, prefix, name = self.app, key.key_id, key.key_prefix, key.name
 
         def confirmed(reason: str | None) -> None:
             if reason:
                 app.act(
                     lambda: keys.revoke(app.engine, app.actor, key_id, reason=reason),
-                    self.then_reload(f"key {key_id} revoked"),
+                    self.then_reload(f"key {prefix} ({name}) revoked"),
                 )
 
         self.app.push_screen(

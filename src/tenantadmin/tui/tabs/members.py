@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 
 from textual.binding import Binding
 
 from tenantadmin.services import choices, members, validation
+from tenantadmin.services.database import Bind
 from tenantadmin.services.members import InvitationState, MemberRecord
 
 from ..statuses import coloured
@@ -29,6 +31,7 @@ def applies(action: str, person: MemberRecord) -> bool:
 class MembersTab(OrganizationTab[MemberRecord, list[MemberRecord]]):
     COLUMNS = ("Email", "Role", "Status", "Invitation", "Expires", "Joined")
     TABLE = "member-table"
+    EVERY = 30.0
     ROW_ACTIONS: ClassVar[dict[str, str]] = {
         "resend": "invitation",
         "revoke_invitation": "invitation",
@@ -43,8 +46,8 @@ class MembersTab(OrganizationTab[MemberRecord, list[MemberRecord]]):
         Binding("m", "remove", "Remove member"),
     ]
 
-    def read(self) -> list[MemberRecord]:
-        return members.list_(self.app.engine, self.organization_id, include_past=True)
+    def read(self, engine: Bind, _now: datetime) -> list[MemberRecord]:
+        return members.list_(engine, self.organization_id, include_past=True)
 
     def show(self, found: list[MemberRecord]) -> None:
         self.table.fill(

@@ -14,6 +14,7 @@ from textual.message import Message
 from textual.widgets import Sparkline, Static
 
 from tenantadmin.services import audit, choices, keys, organizations, validation
+from tenantadmin.services.database import Bind
 from tenantadmin.services.organizations import OrganizationRecord
 
 from ..literal import visible
@@ -97,11 +98,11 @@ class OverviewTab(OrganizationTab[str, Overview]):
             yield Sparkline([], id="activity-chart")
             yield Static(id="key-use", markup=False)
 
-    def read(self) -> Overview:
-        engine, selection = self.app.engine, audit.EventFilter(tags={"org_id": self.organization_id})
+    def read(self, engine: Bind, now: datetime) -> Overview:
+        selection = audit.EventFilter(tags={"org_id": self.organization_id})
         return Overview(
             organizations.show(engine, self.organization_id),
-            audit.per_day(engine, selection, days=ACTIVITY_DAYS, now=self.app.clock()),
+            audit.per_day(engine, selection, days=ACTIVITY_DAYS, now=now),
             keys.list_(engine, org=self.organization_id),
         )
 
@@ -171,7 +172,13 @@ class OverviewTab(OrganizationTab[str, Overview]):
         )
 
     def action_reactivate(self) -> None:
-        self._command(organizations.reactivate, "organization reactivated")
+        def confirmed(answer: str | None) -> None:
+            if answer is not None:
+                self._command(organizations.reactivate, "organization reactivated: its keys verify again")
+
+        self.app.push_screen(
+            ConfirmScreen(f"Reactivate {self.named}? Its API keys verify again.", confirm="Reactivate"), confirmed
+        )
 
     def action_delete(self) -> None:
         def confirmed(answer: str | None) -> None:

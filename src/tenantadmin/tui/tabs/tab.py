@@ -1,9 +1,11 @@
 """What every tab of an organization has: a table of records, read in a worker, read again when the organization
-changes (whichever process changed it), and row actions that act on the highlighted row of that table."""
+changes (whichever process changed it, as its events commit; what records no event, such as a key's use, or changes
+with time alone, such as an expiry, every ``EVERY`` seconds), and row actions that act on the highlighted row."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
 from textual.app import ComposeResult
@@ -12,6 +14,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable
 
 from tenantadmin.services.audit import EventRecord
+from tenantadmin.services.database import Bind
 
 from ..node import TenantAdminNode
 from ..widgets.records import RecordTable
@@ -30,6 +33,8 @@ class OrganizationTab(TenantAdminNode, Vertical, Generic[Record, Found]):
 
     COLUMNS: ClassVar[tuple[str, ...]] = ()
     TABLE: ClassVar[str] = ""  # the table's id
+    # Read again this often too, for what changes with time alone or records no event (an expiry reached, a key's use).
+    EVERY: ClassVar[float | None] = None
     ROW_ACTIONS: ClassVar[dict[str, str]] = {}
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = []
 
@@ -50,7 +55,13 @@ class OrganizationTab(TenantAdminNode, Vertical, Generic[Record, Found]):
     def on_mount(self) -> None:
         self.app.changes.subscribe(self, self.changed)
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self.load())  # statuses in the new colours
+        if self.EVERY is not None:
+            self.set_interval(self.EVERY, self.load)
         self.load()
+
+    def on_unmount(self) -> None:
+        self.app.changes.unsubscribe(self)
+        self.app.theme_changed_signal.unsubscribe(self)
 
     def changed(self, events: list[EventRecord]) -> None:
         if any(str(event.organization_id) == self.organization_id or
@@ -58,10 +69,12 @@ class OrganizationTab(TenantAdminNode, Vertical, Generic[Record, Found]):
             self.load()
 
     def load(self) -> None:
-        self.in_thread(self.read, self.show, group=f"read-{self.id}")
+        engine, now = self.app.engine, self.app.clock()
+        self.in_thread(lambda: self.read(engine, now), self.show, group=f"read-{self.id}")
 
-    def read(self) -> Found:
-        """What the tab shows, read from the database (in a worker thread: touch no widget here)."""
+    def read(self, engine: Bind, now: datetime) -> Found:
+        """What the tab shows, read from ``engine`` as of ``now`` (in a worker thread: it touches no widget and no
+        state of the UI thread)."""
         raise NotImplementedError
 
     def show(self, found: Found) -> None:

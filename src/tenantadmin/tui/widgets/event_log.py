@@ -12,6 +12,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+from rich.cells import set_cell_size
 from rich.segment import Segment
 from textual.binding import Binding
 from textual.geometry import Size
@@ -37,13 +38,14 @@ def line_of(record: EventRecord) -> str:
         for key, value in record.tags.items()
     )
     return LINE.format(
-        record.position, f"{record.created_at:%Y-%m-%d %H:%M:%S}", visible(record.event_type),
-        visible(record.actor or "-"), visible(tags),
+        record.position, f"{record.created_at:%Y-%m-%d %H:%M:%S}", set_cell_size(visible(record.event_type), 24),
+        set_cell_size(visible(record.actor or "-"), 28), visible(tags),
     )  # fmt: skip
 
 
-LINE = "{:>9}  {:<19}  {:<24.24}  {:<28.28}  {}"
-HEADINGS = " " + LINE.format("Position", "Recorded", "Type", "Actor", "Tags")  # above the log, which pads by one
+# Columns cut and padded by the cells the terminal gives them (a wide character takes two), not by characters.
+LINE = "{:>9}  {:<19}  {}  {}  {}"
+HEADINGS = " " + LINE.format("Position", "Recorded", f"{'Type':<24}", f"{'Actor':<28}", "Tags")  # the log pads by one
 
 
 class EventLog(TenantAdminNode, ScrollView, can_focus=True):
@@ -133,7 +135,7 @@ class EventLog(TenantAdminNode, ScrollView, can_focus=True):
         record = self.event_at(row)
         text = line_of(record) if record is not None else "…"
         style = self.get_component_rich_style("event-log--cursor") if row == self.cursor else self.rich_style
-        return Strip([Segment(text[scroll_x : scroll_x + width].ljust(width), style)], width)
+        return Strip([Segment(text, style)]).crop_extend(scroll_x, scroll_x + width, style)
 
     # --- moving ----------------------------------------------------------------------------------------------------
 
@@ -205,20 +207,21 @@ class EventLog(TenantAdminNode, ScrollView, can_focus=True):
         self.in_thread(
             fetch,
             lambda rows: self._loaded(page, generation, rows),
-            failed=lambda error: self._failed(page, error),
+            failed=lambda error: self._failed(page, generation, error),
             group="event-log-pages",
             exclusive=False,
         )
 
-    def _failed(self, page: int, error: TenantAdminError) -> None:
-        self.fetching.discard(page)
-        self.failed.add(page)
+    def _failed(self, page: int, generation: int, error: TenantAdminError) -> None:
+        if generation == self.generation:  # a page of a log shown before says nothing of this one's
+            self.fetching.discard(page)
+            self.failed.add(page)
         self.app.failed(error)
 
     def _loaded(self, page: int, generation: int, rows: list[EventRecord]) -> None:
-        self.fetching.discard(page)
         if generation != self.generation:
             return
+        self.fetching.discard(page)
         if page not in self.pages and len(rows) < min(PAGE, self.total - page * PAGE):
             self._load(page)  # events arrived for this page while it loaded, and were not kept: load it again
             return

@@ -83,16 +83,17 @@ class FormScreen(TenantAdminNode, ModalScreen[Any], Generic[Result]):
         self.run = run
         self.suggested: dict[str, str] = {}  # what was last filled in, per field, while the operator has not typed
         self.running = False
+        self.result: tuple[Result] | tuple[()] = ()  # the command's, once it is done
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog form"):
             yield Static(literal(self.form_title), classes="title")
             with VerticalScroll(id="fields"):
                 for field in self.fields:
-                    yield Label(field.label)
+                    yield Label(literal(field.label))
                     if field.options:
                         yield Select(
-                            [(visible(option), option) for option in self._options(field)],
+                            [(literal(option), option) for option in self._options(field)],
                             value=field.value or Select.NULL,
                             allow_blank=not field.required,
                             prompt="(none)",
@@ -192,15 +193,24 @@ class FormScreen(TenantAdminNode, ModalScreen[Any], Generic[Result]):
         run = self.run
         self.running = True
         self.problem(None, "")
-        self.in_thread(lambda: run(values), self._done, failed=self._refused, group="form")
+        self.in_thread(lambda: run(values), self._done, failed=self._refused, ended=self._ended, group="form")
+
+    def _ended(self) -> None:
+        self.running = False
 
     def _done(self, result: Result) -> None:
-        self.running = False
-        self.dismiss(result)
+        """Closed with the result, once the form is on top again (a secret shown meanwhile by another command must
+        not be the screen that closes)."""
+        self.result = (result,)
+        if self.app.screen is self:
+            self.dismiss(result)
+
+    def on_screen_resume(self) -> None:
+        if self.result:
+            self.dismiss(self.result[0])
 
     def _refused(self, error: TenantAdminError) -> None:
         """A refusal stays in the form, beside its field; the database's trouble is the app's (its banner)."""
-        self.running = False
         if not isinstance(error, ServiceError):
             self.problem(None, str(error))
             self.app.failed(error)
@@ -216,4 +226,8 @@ class FormScreen(TenantAdminNode, ModalScreen[Any], Generic[Result]):
         return field.value if text == visible(field.value) else text
 
     def action_cancel(self) -> None:
+        """Not while the command runs: what it makes (a key, a token) must reach the operator."""
+        if self.running:
+            self.notify("still working: the form closes when the command is done", severity="warning")
+            return
         self.dismiss(None)
