@@ -28,6 +28,7 @@ from tenantadmin.tui.app import TenantAdminApp
 from tenantadmin.tui.literal import literal
 from tenantadmin.tui.screens.audit_log import AuditLogScreen
 from tenantadmin.tui.screens.organization import OrganizationScreen
+from tenantadmin.tui.widgets.event_detail import EventScreen
 from tenantadmin.tui.widgets.form import FormScreen
 from tenantadmin.tui.widgets.records import WIDEST
 
@@ -135,9 +136,13 @@ def sample_names() -> st.SearchStrategy[str]:
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=sample_names())
-def test_any_name_is_shown_as_it_is_stored_in_the_list_the_overview_and_the_log(engine, name):
+def test_any_name_is_shown_as_it_is_stored_in_every_table_and_detail(engine, name):
+    """The list, the overview, the members tab (the suspension's reason in the event), the keys tab (a key of that
+    name), the activity tab and its event opened, the audit log: the text as stored, never markup or control."""
     slug = f"org-{uuid.uuid4().hex[:12]}"
     created = organizations.create(engine, OPERATOR, name=name, slug=slug)
+    join(engine, f"owner-{slug}@example.com", role="owner", org=slug)
+    key = keys.issue(engine, OPERATOR, slug, f"owner-{slug}@example.com", name=name[:100]).key
 
     async def look() -> None:
         app = TenantAdminApp(engine, Actor(source="tui", email=OPERATOR.email))
@@ -150,6 +155,22 @@ def test_any_name_is_shown_as_it_is_stored_in_the_list_the_overview_and_the_log(
             fields = {row[0]: row[1] for row in cells(app.screen.query_one("#fields", DataTable))}
             assert fields["name"] == visible(created.name)
             assert not CONTROL.search(on_screen(app))
+            await pilot.press("right")
+            members_table = app.screen.query_one("#member-table", DataTable)
+            await settled(pilot, lambda: members_table.row_count == 1)
+            assert not CONTROL.search(on_screen(app))
+            await pilot.press("right")
+            key_table = app.screen.query_one("#key-table", DataTable)
+            await settled(pilot, lambda: key_table.row_count == 1)
+            assert cells(key_table)[0][1] == listed(key.name)
+            assert not CONTROL.search(on_screen(app))
+            await pilot.press("right")
+            activity = app.screen.query_one("#activity-table", DataTable)
+            await settled(pilot, lambda: activity.row_count == 4 and app.focused is activity)
+            await pilot.press("enter")  # the newest: the key issued, its name in the event's data
+            await settled(pilot, lambda: isinstance(app.screen, EventScreen))
+            assert not CONTROL.search(on_screen(app))
+            await pilot.press("escape")
             await pilot.press("l")
             log = app.screen.log_view
             await settled(pilot, lambda: log.total > 0 and log.event_at(log.cursor) is not None)
