@@ -817,3 +817,14 @@ def test_an_event_line_is_cut_and_padded_by_the_cells_a_terminal_gives_it():
     narrow = dataclasses.replace(wide, event_type="a", metadata={"actor": "b"})
     tags_at = cell_len(line_of(narrow)) - cell_len("org=全角")
     assert cell_len(line_of(wide)[: len(line_of(wide)) - len("org=全角")]) == tags_at  # the tags start where they do
+
+
+async def test_inviting_someone_already_invited_keeps_the_form_with_the_refusal_under_the_email(engine, staffed):
+    app = app_on(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_organization(pilot, app, "acme")
+        await pilot.press("right", "i", *"carol@example.com", "enter")
+        await settled(pilot, lambda: "pending invitation" in str(app.screen.query_one("#problem-email").render()))
+        assert isinstance(app.screen, FormScreen)
+        assert app.screen.query_one("#field-email", Input).value == "carol@example.com"
+        assert app.focused is app.screen.query_one("#field-email")

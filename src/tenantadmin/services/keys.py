@@ -231,7 +231,7 @@ def _active_member(session: Session, organization: Organization, email: str) -> 
         )
     )
     if user is None:
-        raise InvalidState(f"{email} is not an active member of {organization.slug!r}")
+        raise InvalidState(f"{email} is not an active member of {organization.slug!r}", field="user")
     return user
 
 

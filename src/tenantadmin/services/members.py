@@ -171,9 +171,12 @@ def invite(
         if membership is not None:
             state = invitation_state(membership, now)
             if membership.status == MembershipStatus.ACTIVE:
-                raise Conflict(f"{email} is already a member of {organization.slug!r}")
+                raise Conflict(f"{email} is already a member of {organization.slug!r}", field="email")
             if state == InvitationState.PENDING:
-                raise Conflict(f"{email} already has a pending invitation to {organization.slug!r}: resend it instead")
+                raise Conflict(
+                    f"{email} already has a pending invitation to {organization.slug!r}: resend it instead",
+                    field="email",
+                )
         membership_id = membership.id if membership is not None else uuid.uuid4()
         work.record(
             "member.invited",
@@ -329,7 +332,7 @@ def change_role(bind: Bind, actor: Actor, org: str, email: str, role: str) -> Me
         if membership.status not in (MembershipStatus.ACTIVE, MembershipStatus.INVITED):
             raise InvalidState(f"{email} is not a member of {organization.slug!r} (membership {membership.status})")
         if membership.role == new_role:
-            raise InvalidState(f"{email} is already {new_role} of {organization.slug!r}")
+            raise InvalidState(f"{email} is already {new_role} of {organization.slug!r}", field="role")
         _keep_an_owner(work.session, organization, membership, "demote")
         work.record(
             "member.role_changed",
