@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import uuid
-
 import pytest
 import sqlalchemy as sa
 from textual.color import Color
@@ -799,24 +796,6 @@ async def test_leaving_an_organization_leaves_no_subscription_behind(engine):
         gc.collect()
         subscribers = [*app.changes._subscriptions, *app.theme_changed_signal._subscriptions]
         assert not [node for node in subscribers if "Tab" in type(node).__name__]
-
-
-def test_an_event_line_is_cut_and_padded_by_the_cells_a_terminal_gives_it():
-    from datetime import UTC, datetime
-
-    from rich.cells import cell_len
-
-    from tenantadmin.tui.widgets.event_log import line_of
-
-    wide = audit.EventRecord(
-        position=1, id=uuid.uuid4(), event_type="日本語の種類" * 5, created_at=datetime(2026, 1, 1, tzinfo=UTC),
-        event_timestamp=None, tags={"org": "全角"}, data={}, metadata={"actor": "名前@example.com" * 3},
-        aggregate_type="x", aggregate_id=uuid.uuid4(), user_id=None, organization_id=None, correlation_id=None,
-        causation_id=None, session_id=None, source="cli", ip_address=None, user_agent=None,
-    )  # fmt: skip
-    narrow = dataclasses.replace(wide, event_type="a", metadata={"actor": "b"})
-    tags_at = cell_len(line_of(narrow)) - cell_len("org=全角")
-    assert cell_len(line_of(wide)[: len(line_of(wide)) - len("org=全角")]) == tags_at  # the tags start where they do
 
 
 async def test_inviting_someone_already_invited_keeps_the_form_with_the_refusal_under_the_email(engine, staffed):

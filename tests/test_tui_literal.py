@@ -8,6 +8,7 @@ screen or write the clipboard, bells, bidirectional overrides) and, by property,
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import re
 import uuid
@@ -24,6 +25,7 @@ from tenantadmin.errors import InvalidInput
 from tenantadmin.eventstore import Event, EventStore
 from tenantadmin.services import keys, organizations, validation
 from tenantadmin.services.actor import Actor
+from tenantadmin.services.audit import EventRecord
 from tenantadmin.tui.app import TenantAdminApp
 from tenantadmin.tui.literal import literal
 from tenantadmin.tui.screens.audit_log import AuditLogScreen
@@ -197,3 +199,21 @@ async def test_a_form_shows_a_stored_value_with_its_controls_visible_and_keeps_i
         await pilot.press("enter")
         await settled(pilot, lambda: organizations.show(engine, "evil").city == "Paris")
     assert organizations.show(engine, "evil").name == name  # left alone: the stored name, not its escaped form
+
+
+def test_an_event_line_is_cut_and_padded_by_the_cells_a_terminal_gives_it():
+    from datetime import UTC, datetime
+
+    from rich.cells import cell_len
+
+    from tenantadmin.tui.widgets.event_log import line_of
+
+    wide = EventRecord(
+        position=1, id=uuid.uuid4(), event_type="日本語の種類" * 5, created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        event_timestamp=None, tags={"org": "全角"}, data={}, metadata={"actor": "名前@example.com" * 3},
+        aggregate_type="x", aggregate_id=uuid.uuid4(), user_id=None, organization_id=None, correlation_id=None,
+        causation_id=None, session_id=None, source="cli", ip_address=None, user_agent=None,
+    )  # fmt: skip
+    narrow = dataclasses.replace(wide, event_type="a", metadata={"actor": "b"})
+    tags_at = cell_len(line_of(narrow)) - cell_len("org=全角")
+    assert cell_len(line_of(wide)[: len(line_of(wide)) - len("org=全角")]) == tags_at  # the tags start where they do

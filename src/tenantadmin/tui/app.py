@@ -86,10 +86,11 @@ class TenantAdminApp(TenantAdminNode, App[None]):
         """One follower of the whole event log for the app: what it brings is published, a batch at a time."""
         self._following.set()
         self._following = stop = threading.Event()
+        engine = self.engine
 
         def run() -> None:
-            head = audit.extent(self.engine, audit.EventFilter()).head
-            for record in audit.follow(self.engine, audit.EventFilter(), after=head or 0, stop=stop):
+            head = audit.tail(engine, audit.EventFilter(), count=1).head  # not extent: it would count every event
+            for record in audit.follow(engine, audit.EventFilter(), after=head or 0, stop=stop):
                 self.deliver(self._changed, record)
 
         self.in_thread(run, group="changes")
