@@ -21,6 +21,7 @@ import secrets
 import statistics
 import threading
 import time
+from datetime import datetime
 
 import psycopg
 import sqlalchemy as sa
@@ -51,8 +52,9 @@ def ms(seconds: float) -> str:
 # --- filling the log -------------------------------------------------------------------------------------------
 
 
-def fill(url: str, upto: int) -> None:
-    """Bulk-load events (and their tag rows) up to ``upto`` positions: 10,000 organizations, 100,000 users."""
+def fill(url: str, upto: int, *, first: datetime | None = None, step_seconds: float = 0.0) -> None:
+    """Bulk-load events (and their tag rows) up to ``upto`` positions: 10,000 organizations, 100,000 users. Each
+    happened now, or, from ``first``, ``step_seconds`` after the one before (a log spread over time)."""
     with psycopg.connect(url, autocommit=True) as connection:
         have = connection.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()[0]
         step = 100_000
@@ -62,7 +64,7 @@ def fill(url: str, upto: int) -> None:
                 connection.execute(
                     """
                     INSERT INTO events (id, event_type, aggregate_type, aggregate_id, aggregate_version, data,
-                                        metadata, tags, source, version)
+                                        metadata, tags, source, version, event_timestamp)
                     SELECT gen_random_uuid(),
                            (ARRAY['organization.updated', 'member.invited', 'api_key.issued',
                                   'api_key.used'])[1 + mod(i, 4)],
@@ -70,11 +72,12 @@ def fill(url: str, upto: int) -> None:
                            jsonb_build_object('n', i, 'note', repeat('x', 120)),
                            '{"actor": "bench@example.com"}',
                            jsonb_build_object('org', 'org-' || mod(i, %(orgs)s), 'user', 'user-' || mod(i, 100000)),
-                           'system', 'bench'
+                           'system', 'bench',
+                           coalesce(%(first)s::timestamptz + make_interval(secs => (i - 1) * %(step)s), now())
                     FROM generate_series(%(start)s::bigint, %(end)s::bigint) AS i
                     ORDER BY i
                     """,
-                    {"start": start, "end": end, "orgs": ORGS},
+                    {"start": start, "end": end, "orgs": ORGS, "first": first, "step": step_seconds},
                 )
                 connection.execute(
                     """

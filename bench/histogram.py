@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-import psycopg
 import sqlalchemy as sa
+from eventstore import fill  # the event-store bench's bulk loader (bench/ is on the path of a bench run)
 from scratch import scratch_database
 
 from tenantadmin.services import audit
@@ -28,47 +28,8 @@ from tenantadmin.store import migrations
 from tenantadmin.store.engine import create_engine
 
 TARGET_EVENTS = 1_000_000
-ORGS = 10_000
 SPREAD = timedelta(days=90)
 RUNS = 5
-
-
-def fill(url: str, upto: int, now: datetime) -> None:
-    """Bulk-load ``upto`` events (and their tag rows), evenly spread over the ``SPREAD`` before ``now``."""
-    step_seconds = SPREAD.total_seconds() / upto
-    with psycopg.connect(url, autocommit=True) as connection:
-        for start in range(1, upto + 1, 100_000):
-            end = min(upto, start + 99_999)
-            with connection.transaction():
-                connection.execute(
-                    """
-                    INSERT INTO events (id, event_type, aggregate_type, aggregate_id, aggregate_version, data,
-                                        metadata, tags, source, version, event_timestamp)
-                    SELECT gen_random_uuid(),
-                           (ARRAY['organization.updated', 'member.invited', 'api_key.issued',
-                                  'api_key.used'])[1 + mod(i, 4)],
-                           'organization', gen_random_uuid(), 1,
-                           jsonb_build_object('n', i, 'note', repeat('x', 120)),
-                           '{"actor": "bench@example.com"}',
-                           jsonb_build_object('org', 'org-' || mod(i, %(orgs)s), 'user', 'user-' || mod(i, 100000)),
-                           'system', 'bench',
-                           %(first)s + make_interval(secs => (i - 1) * %(step)s)
-                    FROM generate_series(%(start)s::bigint, %(end)s::bigint) AS i
-                    ORDER BY i
-                    """,
-                    {"start": start, "end": end, "orgs": ORGS, "first": now - SPREAD, "step": step_seconds},
-                )
-                connection.execute(
-                    """
-                    INSERT INTO event_tags (tag, position, event_type)
-                    SELECT 'org=' || (tags ->> 'org'), position, event_type FROM events WHERE position >= %(start)s
-                    UNION ALL
-                    SELECT 'user=' || (tags ->> 'user'), position, event_type FROM events WHERE position >= %(start)s
-                    """,
-                    {"start": start},
-                )
-        connection.execute("VACUUM ANALYZE events")
-        connection.execute("VACUUM ANALYZE event_tags")
 
 
 def timed(run: Callable[[], audit.Histogram]) -> tuple[list[float], audit.Histogram]:
@@ -92,7 +53,10 @@ def main() -> None:
             server = connection.scalar(sa.text("SHOW server_version"))
         now = datetime.now(UTC)
         started = time.monotonic()
-        fill(url.replace("postgresql+psycopg://", "postgresql://"), options.events, now)
+        fill(
+            url.replace("postgresql+psycopg://", "postgresql://"), options.events,
+            first=now - SPREAD, step_seconds=SPREAD.total_seconds() / options.events,
+        )  # fmt: skip
         print(f"PostgreSQL {server}; {options.events:,} events over {SPREAD.days} days, loaded in "
               f"{time.monotonic() - started:.0f} s\n")  # fmt: skip
         cases = {
