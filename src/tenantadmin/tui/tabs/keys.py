@@ -12,7 +12,6 @@ from tenantadmin.services.database import Bind
 from tenantadmin.services.keys import IssuedKey, KeyRecord
 
 from ..statuses import coloured
-from ..widgets.confirm import ConfirmScreen
 from ..widgets.form import Field, FormScreen
 from ..widgets.secret import SHOWN_ONCE, SecretScreen
 from .tab import OrganizationTab
@@ -112,39 +111,19 @@ class KeysTab(OrganizationTab[KeyRecord, list[KeyRecord]]):
     def action_revoke_key(self) -> None:
         if (key := self.chosen("revoke_key")) is None:
             return
-        app, key_id, prefix, name = self.app, key.key_id, key.key_prefix, key.name
-
-        def confirmed(reason: str | None) -> None:
-            if reason:
-                app.act(
-                    lambda: keys.revoke(app.engine, app.actor, key_id, reason=reason),
-                    self.then_reload(f"key {prefix} ({name}) revoked"),
-                )
-
-        self.app.push_screen(
-            ConfirmScreen(
-                f"Revoke key {key.key_prefix} ({key.name}, of {key.user_email})? Programs using it stop working now.",
-                reason=True,
-                confirm="Revoke",
-            ),
-            confirmed,
-        )
+        app, key_id, named = self.app, key.key_id, f"{key.key_prefix} ({key.name})"
+        self.ask(
+            f"Revoke key {named}, of {key.user_email}? Programs using it stop working now.", "Revoke",
+            lambda reason: keys.revoke(app.engine, app.actor, key_id, reason=reason),
+            self.then_reload(f"key {named} revoked"), reason=True,
+        )  # fmt: skip
 
     def action_roll(self) -> None:
         if (key := self.chosen("roll")) is None:
             return
-        app, key_id = self.app, key.key_id
-        grace = choices.span(choices.ROLL_GRACE)
-
-        def confirmed(answer: str | None) -> None:
-            if answer is not None:
-                app.act(lambda: keys.roll(app.engine, app.actor, key_id), self._shown)
-
-        self.app.push_screen(
-            ConfirmScreen(
-                f"Roll key {key.key_prefix} ({key.name})? A new key replaces it; the old one keeps working for "
-                f"{grace}, then stops.",
-                confirm="Roll",
-            ),
-            confirmed,
-        )
+        app, key_id, grace = self.app, key.key_id, choices.span(choices.ROLL_GRACE)
+        self.ask(
+            f"Roll key {key.key_prefix} ({key.name})? A new key replaces it; the old one keeps working for {grace}, "
+            "then stops.", "Roll",
+            lambda _reason: keys.roll(app.engine, app.actor, key_id), self._shown,
+        )  # fmt: skip

@@ -12,7 +12,6 @@ from tenantadmin.services.database import Bind
 from tenantadmin.services.members import InvitationState, MemberRecord
 
 from ..statuses import coloured
-from ..widgets.confirm import ConfirmScreen
 from ..widgets.form import Field, FormScreen
 from ..widgets.secret import SHOWN_ONCE, SecretScreen
 from .tab import OrganizationTab
@@ -97,37 +96,21 @@ class MembersTab(OrganizationTab[MemberRecord, list[MemberRecord]]):
     def action_resend(self) -> None:
         if (person := self.chosen("resend")) is None:
             return
-        app, email = self.app, person.email
-
-        def confirmed(answer: str | None) -> None:
-            if answer is not None:
-                app.act(
-                    lambda: (email, members.resend(app.engine, app.actor, self.organization_id, email)), self._token
-                )
-
-        self.app.push_screen(
-            ConfirmScreen(
-                f"Send {email} a new invitation token? The token sent before stops working.", confirm="Resend"
-            ),
-            confirmed,
-        )
+        app, org, email = self.app, self.organization_id, person.email
+        self.ask(
+            f"Send {email} a new invitation token? The token sent before stops working.", "Resend",
+            lambda _reason: (email, members.resend(app.engine, app.actor, org, email)), self._token,
+        )  # fmt: skip
 
     def action_revoke_invitation(self) -> None:
         if (person := self.chosen("revoke_invitation")) is None:
             return
-        app, email = self.app, person.email
-
-        def confirmed(answer: str | None) -> None:
-            if answer is not None:
-                app.act(
-                    lambda: members.revoke(app.engine, app.actor, self.organization_id, email),
-                    self.then_reload(f"invitation of {email} revoked"),
-                )
-
-        self.app.push_screen(
-            ConfirmScreen(f"Revoke the invitation of {email}? Its token stops working.", confirm="Revoke"),
-            confirmed,
-        )
+        app, org, email = self.app, self.organization_id, person.email
+        self.ask(
+            f"Revoke the invitation of {email}? Its token stops working.", "Revoke",
+            lambda _reason: members.revoke(app.engine, app.actor, org, email),
+            self.then_reload(f"invitation of {email} revoked"),
+        )  # fmt: skip
 
     def action_role(self) -> None:
         if (person := self.chosen("role")) is None:
@@ -147,16 +130,9 @@ class MembersTab(OrganizationTab[MemberRecord, list[MemberRecord]]):
     def action_remove(self) -> None:
         if (person := self.chosen("remove")) is None:
             return
-        app, email = self.app, person.email
-
-        def confirmed(answer: str | None) -> None:
-            if answer is not None:
-                app.act(
-                    lambda: members.remove(app.engine, app.actor, self.organization_id, email),
-                    self.then_reload(f"{email} removed; their keys here are revoked"),
-                )
-
-        self.app.push_screen(
-            ConfirmScreen(f"Remove {email} from this organization? Their API keys here are revoked.", confirm="Remove"),
-            confirmed,
-        )
+        app, org, email = self.app, self.organization_id, person.email
+        self.ask(
+            f"Remove {email} from this organization? Their API keys here are revoked.", "Remove",
+            lambda _reason: members.remove(app.engine, app.actor, org, email),
+            self.then_reload(f"{email} removed; their keys here are revoked"),
+        )  # fmt: skip

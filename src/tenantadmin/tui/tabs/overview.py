@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -18,7 +17,6 @@ from tenantadmin.services.database import Bind
 from tenantadmin.services.organizations import OrganizationRecord
 
 from ..literal import visible
-from ..widgets.confirm import ConfirmScreen
 from ..widgets.form import Field, FormScreen
 from ..widgets.records import RecordTable
 from .tab import OrganizationTab
@@ -135,11 +133,6 @@ class OverviewTab(OrganizationTab[str, Overview]):
         """The organization as a question names it: ``Acme Corporation (acme)``."""
         return "this organization" if self.record is None else f"{self.record.name} ({self.record.slug})"
 
-    def _command(self, command: Callable[..., Any], message: str, **arguments: str) -> None:
-        app = self.app
-        done = self.then_reload(message)
-        app.act(lambda: command(app.engine, app.actor, self.organization_id, **arguments), done)
-
     def action_edit(self) -> None:
         if self.record is None:
             return
@@ -162,29 +155,25 @@ class OverviewTab(OrganizationTab[str, Overview]):
         self.app.push_screen(FormScreen(f"Edit {self.named}", fields, run=update), edited)
 
     def action_suspend(self) -> None:
-        def confirmed(reason: str | None) -> None:
-            if reason:
-                self._command(organizations.suspend, "organization suspended: its keys stop verifying", reason=reason)
-
-        self.app.push_screen(
-            ConfirmScreen(f"Suspend {self.named}? Its API keys stop verifying.", reason=True, confirm="Suspend"),
-            confirmed,
-        )
+        app, org = self.app, self.organization_id
+        self.ask(
+            f"Suspend {self.named}? Its API keys stop verifying.", "Suspend",
+            lambda reason: organizations.suspend(app.engine, app.actor, org, reason=reason),
+            self.then_reload("organization suspended: its keys stop verifying"), reason=True,
+        )  # fmt: skip
 
     def action_reactivate(self) -> None:
-        def confirmed(answer: str | None) -> None:
-            if answer is not None:
-                self._command(organizations.reactivate, "organization reactivated: its keys verify again")
-
-        self.app.push_screen(
-            ConfirmScreen(f"Reactivate {self.named}? Its API keys verify again.", confirm="Reactivate"), confirmed
-        )
+        app, org = self.app, self.organization_id
+        self.ask(
+            f"Reactivate {self.named}? Its API keys verify again.", "Reactivate",
+            lambda _reason: organizations.reactivate(app.engine, app.actor, org),
+            self.then_reload("organization reactivated: its keys verify again"),
+        )  # fmt: skip
 
     def action_delete(self) -> None:
-        def confirmed(answer: str | None) -> None:
-            if answer is not None:
-                self._command(organizations.delete, "organization deleted; its keys are revoked")
-
-        self.app.push_screen(
-            ConfirmScreen(f"Delete {self.named}? Its API keys are revoked at once.", confirm="Delete"), confirmed
-        )
+        app, org = self.app, self.organization_id
+        self.ask(
+            f"Delete {self.named}? Its API keys are revoked at once.", "Delete",
+            lambda _reason: organizations.delete(app.engine, app.actor, org),
+            self.then_reload("organization deleted; its keys are revoked"),
+        )  # fmt: skip

@@ -17,10 +17,12 @@ from tenantadmin.services.audit import EventRecord
 from tenantadmin.services.database import Bind
 
 from ..node import TenantAdminNode
+from ..widgets.confirm import ConfirmScreen
 from ..widgets.records import RecordTable
 
 Record = TypeVar("Record")
 Found = TypeVar("Found")
+Result = TypeVar("Result")
 
 
 class OrganizationTab(TenantAdminNode, Vertical, Generic[Record, Found]):
@@ -98,6 +100,25 @@ class OrganizationTab(TenantAdminNode, Vertical, Generic[Record, Found]):
         if record is None:
             self.notify(f"no {self.ROW_ACTIONS[action]} selected", severity="warning")
         return record
+
+    def ask(
+        self,
+        question: str,
+        confirm: str,
+        command: Callable[[str], Result],
+        done: Callable[[Result], object],
+        *,
+        reason: bool = False,
+    ) -> None:
+        """Ask ``question`` (naming what it acts on); once confirmed, run ``command`` with the reason given (empty
+        when none is asked for) and hand its result to ``done``. Cancelled, nothing is done."""
+        app = self.app
+
+        def confirmed(answer: str | None) -> None:
+            if answer is not None:
+                app.act(lambda: command(answer), done)
+
+        app.push_screen(ConfirmScreen(question, reason=reason, confirm=confirm), confirmed)
 
     def then_reload(self, message: str) -> Callable[[Any], None]:
         def done(_result: object) -> None:
