@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from tenantadmin.display import visible
 from tenantadmin.errors import ConfigError, DatabaseError, InvalidInput, ServiceError, TenantAdminError
 
 REFUSED = 1
@@ -24,8 +25,10 @@ EXIT_STATUSES: dict[type[TenantAdminError], int] = {
 
 
 class Failure(click.ClickException):
+    """One line on stderr: its control characters made visible (a message may quote what the operator typed)."""
+
     def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
+        super().__init__(visible(message))
         # click types exit_code as a class variable, yet reads it from the raised instance (Command.main).
         self.exit_code = exit_code  # type: ignore[misc]
 

@@ -10,6 +10,7 @@ from typing import Any, TypedDict, Unpack
 
 import click
 
+from tenantadmin.display import visible
 from tenantadmin.services import audit, validation
 from tenantadmin.services.audit import EventRecord
 
@@ -152,10 +153,7 @@ def show(settings: Settings, ref: str) -> None:
     Example:
       tenantadmin events show 1042
     """
-    record = plain(audit.show(settings.engine(), ref))
-    if not settings.json:  # tags, data and metadata on a line each, as JSON
-        record = {name: _nested(value) for name, value in record.items()}
-    emit_record(settings, record)
+    emit_record(settings, audit.show(settings.engine(), ref))  # tags, data and metadata on a line each, as JSON
 
 
 def _format(settings: Settings, chosen: str | None) -> str:
@@ -210,11 +208,11 @@ def _table(first: Sequence[EventRecord]) -> Printer:
 def _row(record: EventRecord) -> list[str]:
     return [
         str(record.position),
-        cell(plain(record.created_at)),
-        record.event_type,
+        cell(record.created_at),
+        cell(record.event_type),
         cell(record.actor),
-        ",".join(record.tag_list) or "-",
-        _summary(record.data),
+        cell(list(record.tag_list)),
+        visible(_summary(record.data)),
     ]
 
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import click
 
+from tenantadmin.display import visible
+
 from .context import Settings
 
 
@@ -39,12 +41,19 @@ def to_json(value: Any, *, indent: int | None = 2) -> str:
     return json.dumps(plain(value), indent=indent, ensure_ascii=False)
 
 
+def fields_of(record: Any) -> dict[str, Any]:
+    """A record's fields with their values as they are (times as times): what a table or a detail formats."""
+    if dataclasses.is_dataclass(record) and not isinstance(record, type):
+        return {field.name: getattr(record, field.name) for field in dataclasses.fields(record)}
+    return dict(record)
+
+
 def emit_record(settings: Settings, record: Any) -> None:
     """One object: JSON with --json, else ``key  value`` lines."""
-    data = plain(record)
     if settings.json:
-        click.echo(to_json(data))
+        click.echo(to_json(record))
         return
+    data = fields_of(record)
     width = max(map(len, data), default=0)
     for key, value in data.items():
         click.echo(f"{key.replace('_', ' '):<{width}}  {cell(value)}")
@@ -52,13 +61,13 @@ def emit_record(settings: Settings, record: Any) -> None:
 
 def emit_table(settings: Settings, records: Sequence[Any], columns: Sequence[tuple[str, str]]) -> None:
     """Many objects: a JSON array with --json (every field), else a table of ``columns`` (field, heading)."""
-    rows = [plain(record) for record in records]
     if settings.json:
-        click.echo(to_json(rows))
+        click.echo(to_json(list(records)))
         return
-    if not rows:
+    if not records:
         message(settings, "nothing to show")
         return
+    rows = [fields_of(record) for record in records]
     cells = [[heading.upper() for _, heading in columns]] + [
         [cell(row.get(name)) for name, _ in columns] for row in rows
     ]
@@ -69,17 +78,22 @@ def emit_table(settings: Settings, records: Sequence[Any], columns: Sequence[tup
 
 
 def cell(value: Any) -> str:
+    """A value as a table or a detail shows it, formatted by its type (never guessed from its text): times to the
+    second, lists joined, nested data as compact JSON; its control characters made visible (``\\x1b``), so that data
+    never acts on the terminal."""
     if value is None:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, list) and all(isinstance(item, str | int) for item in value):
-        return ",".join(map(str, value)) or "-"
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    if isinstance(value, str) and len(value) >= 19 and value[10:11] == "T":  # an ISO time: to the second
-        return value[:19].replace("T", " ")
-    return str(value)
+    if isinstance(value, datetime):
+        return f"{value:%Y-%m-%d %H:%M:%S}"
+    if isinstance(value, enum.Enum):
+        return visible(str(value.value))
+    if isinstance(value, list | tuple) and all(isinstance(item, str | int) for item in value):
+        return visible(",".join(map(str, value))) or "-"
+    if isinstance(value, dict | list | tuple):
+        return visible(json.dumps(plain(value), ensure_ascii=False, separators=(",", ":")))
+    return visible(str(value))
 
 
 def colour() -> bool:
@@ -92,11 +106,12 @@ def style(text: str, **styles: Any) -> str:
 
 def message(settings: Settings, text: str) -> None:
     if not settings.quiet:
-        click.echo(text, err=True)
+        click.echo(visible(text, lines=True), err=True)
 
 
 def warn(text: str) -> None:
     """Always shown, even with -q: what the operator must not miss (a secret that will not be shown again)."""
+    text = visible(text, lines=True)
     click.echo(
         click.style(text, fg="yellow", bold=True) if "NO_COLOR" not in os.environ and sys.stderr.isatty() else text,
         err=True,
