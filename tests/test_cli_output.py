@@ -63,3 +63,11 @@ def test_json_and_csv_keep_the_data_as_it_is(cli, named):
     heading, *rows = csv.reader(io.StringIO(cli("events", "list", "--format", "csv").stdout))
     data = [json.loads(row[heading.index("data")]) for row in rows]
     assert {"name": HOSTILE, "city": HOSTILE}.items() <= next(d for d in data if d.get("slug") == "hostile").items()
+
+
+@pytest.mark.parametrize("args", [("events", "list", "--limit", "99999999999999999999"),
+                                  ("events", "tail", "-n", "99999999999999999999")])  # fmt: skip
+def test_a_limit_out_of_range_is_a_usage_error(cli, args):
+    """Was exit 3, "database refused: bigint out of range"."""
+    run = cli(*args)
+    assert run.code == 2 and "range" in run.stderr and "database" not in run.stderr

@@ -93,7 +93,12 @@ def events() -> None:
 @events.command(name="list")
 @filter_options
 @click.option(
-    "--limit", type=click.IntRange(min=1), metavar="N", default=50, show_default=True, help="At most this many."
+    "--limit",
+    type=click.IntRange(min=1, max=audit.LARGEST_POSITION),
+    metavar="N",
+    default=50,
+    show_default=True,
+    help="At most this many.",
 )
 @click.option("--reverse", is_flag=True, help="Newest first.")
 @output_options
@@ -112,7 +117,13 @@ def list_(settings: Settings, format_: str | None, limit: int, reverse: bool, **
 @events.command()
 @filter_options
 @click.option(
-    "-n", "--lines", type=click.IntRange(min=0), metavar="N", default=10, show_default=True, help="Show the last N."
+    "-n",
+    "--lines",
+    type=click.IntRange(min=0, max=audit.LARGEST_POSITION),
+    metavar="N",
+    default=10,
+    show_default=True,
+    help="Show the last N.",
 )
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new events as they are recorded, until Ctrl-C.")
 @output_options
