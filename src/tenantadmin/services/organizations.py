@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from slugify import slugify
 from sqlalchemy.orm import Session
 
 from tenantadmin.errors import Conflict, InvalidInput, InvalidState, NotFound
@@ -196,6 +195,8 @@ def _refuse_taken_slug(session: Session, slug: str) -> None:
 def suggested_slug(name: str) -> str:
     """A slug for ``name`` that the slug rule accepts (``Café Zürich AG`` gives ``cafe-zurich-ag``), cut at a word;
     empty when the name has no letter or digit. What a form offers until the operator types a slug of their own."""
+    from slugify import slugify  # here: only the TUI's form asks, and headless commands need not load it
+
     return str(slugify(name, max_length=SLUG_MAX_LENGTH, word_boundary=True))
 
 
