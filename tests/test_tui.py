@@ -807,3 +807,16 @@ async def test_inviting_someone_already_invited_keeps_the_form_with_the_refusal_
         assert isinstance(app.screen, FormScreen)
         assert app.screen.query_one("#field-email", Input).value == "carol@example.com"
         assert app.focused is app.screen.query_one("#field-email")
+
+
+async def test_every_screen_header_names_the_database_in_use(engine):
+    """Issue 11, requirement 4: an operator always sees which database they act on (never its password)."""
+    app = TenantAdminApp(
+        engine, Actor(source="tui", email=OPERATOR.email), where="context prod: tenants on db.internal:6432"
+    )
+    async with app.run_test(size=(160, 30)) as pilot:
+        await settled(pilot, lambda: app.screen.query(DataTable).first().row_count == 2)
+        for screen in ("l", "o"):
+            header = app.screen.query_one("HeaderTitle")
+            assert "tenantadmin · context prod: tenants on db.internal:6432" in str(header.render())
+            await pilot.press(screen)

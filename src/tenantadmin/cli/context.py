@@ -17,13 +17,26 @@ from tenantadmin.services.database import Bind, Database, attach, open_database
 @dataclass
 class Settings:
     database_url: str | None = None
+    context: str | None = None
     json: bool = False
     quiet: bool = False
     actor_email: str | None = None
+    _choice: DatabaseChoice | None = field(default=None, repr=False)
     _database: Database | None = field(default=None, repr=False)
 
     def database(self) -> DatabaseChoice:
-        return choose_database(self.database_url)
+        """Which database the command is for (the flags, the environment, the config file), decided once."""
+        if self._choice is None:
+            self._choice = choose_database(self.database_url, self.context)
+        return self._choice
+
+    def announce(self) -> None:
+        """Before a command changes anything on a server that is not the embedded one, say which (unless -q): an
+        operator with a production context must see it before the change, not after."""
+        choice = self.database()
+        if not choice.embedded and not self.quiet:
+            who = self.actor_email or choice.actor
+            click.echo(f"using {choice.where}{f', as {who}' if who else ''}", err=True)
 
     def engine(self) -> Bind:
         """The database, opened once per command (and closed when the command ends); a command fails at once (exit
@@ -42,8 +55,11 @@ class Settings:
         return self._database
 
     def actor(self, source: Source = Source.CLI) -> Actor:
-        """Who is acting: the --actor given, from this front end."""
-        return Actor(source=source, email=self.actor_email)
+        """Who is acting: the --actor given, else the context's default actor, from this front end. Only commands
+        that change something ask who acts: from the command line, that is when the database is announced."""
+        if source == Source.CLI:
+            self.announce()
+        return Actor(source=source, email=self.actor_email or self.database().actor)
 
 
 pass_settings = click.make_pass_decorator(Settings, ensure=True)

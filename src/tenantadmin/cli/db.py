@@ -70,6 +70,7 @@ def upgrade(settings: Settings, revision: str) -> None:
     Example:
       tenantadmin --database-url postgresql://admin@db.internal/tenants db upgrade
     """
+    settings.announce()
     _report(settings, database.upgrade(settings.database(), revision))
 
 
@@ -86,9 +87,10 @@ def downgrade(settings: Settings, revision: str, yes: bool) -> None:
       tenantadmin db downgrade base --yes
     """
     choice = settings.database()
+    settings.announce()
     confirm(
         yes,
-        f"Downgrade the database ({choice.origin}) to {revision}? Data may be lost",
+        f"Downgrade the database ({choice.where}, from {choice.origin}) to {revision}? Data may be lost",
         refusal="downgrading can destroy data: pass --yes to confirm",
     )
     _report(settings, database.downgrade(choice, revision))

@@ -18,16 +18,35 @@ from .errors import Group
     invoke_without_command=True,
     context_settings={"help_option_names": ["-h", "--help"]},
     lazy_subcommands={
-        name: f"tenantadmin.cli.{name}.{name}" for name in ("orgs", "members", "keys", "events", "db", "demo", "tui")
+        name: f"tenantadmin.cli.{module}.{name}"
+        for name, module in [
+            ("orgs", "orgs"),
+            ("members", "members"),
+            ("keys", "keys"),
+            ("events", "events"),
+            ("context", "contexts"),  # cli/context.py is what every command shares
+            ("db", "db"),
+            ("demo", "demo"),
+            ("tui", "tui"),
+        ]
     },
 )
 @click.option("--database-url", metavar="URL", help="PostgreSQL URL (beats TENANTADMIN_DATABASE_URL and config.toml).")
-@click.option("--actor", metavar="EMAIL", help="Who is acting, recorded in the audit log (default: your OS user).")
+@click.option(
+    "--context", metavar="NAME", help="A context of config.toml: its database and actor (beats TENANTADMIN_CONTEXT)."
+)
+@click.option(
+    "--actor",
+    metavar="EMAIL",
+    help="Who is acting, recorded in the audit log (default: the context's actor, else your OS user).",
+)
 @click.option("--json", "json_", is_flag=True, help="Print JSON on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="Print no messages on stderr.")
 @click.version_option(__version__, "--version", prog_name="tenantadmin")
 @click.pass_context
-def cli(ctx: click.Context, database_url: str | None, actor: str | None, json_: bool, quiet: bool) -> None:
+def cli(
+    ctx: click.Context, database_url: str | None, context: str | None, actor: str | None, json_: bool, quiet: bool
+) -> None:
     """Administer organizations, members, API keys and the audit log of a multi-tenant platform.
 
     With no URL configured, tenantadmin runs its own PostgreSQL in your data directory.
@@ -38,6 +57,7 @@ def cli(ctx: click.Context, database_url: str | None, actor: str | None, json_: 
     """
     settings = ctx.ensure_object(Settings)
     settings.database_url = database_url
+    settings.context = context
     settings.actor_email = actor
     settings.json = settings.json or json_
     settings.quiet = settings.quiet or quiet

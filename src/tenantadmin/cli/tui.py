@@ -22,4 +22,6 @@ def tui(settings: Settings) -> None:
 
     database = settings.attached()  # an outage is no reason not to open: the app says what is wrong, and recovers
     actor = settings.actor(Source.TUI)
-    TenantAdminApp(database.engine, actor, recover=database.recover, remembered=state_path()).run()
+    TenantAdminApp(
+        database.engine, actor, recover=database.recover, remembered=state_path(), where=settings.database().where
+    ).run()

@@ -42,6 +42,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class DatabaseStatus:
+    context: str | None  # the context of config.toml it comes from; None for a URL from a flag or a variable
+    database: str  # which database: host:port/name, or the embedded server (never a password)
     origin: str  # where the URL came from: --database-url, the variable, the config file, or "embedded"
     url: str | None  # password masked
     data_directory: str | None  # embedded server only
@@ -70,6 +72,8 @@ def status(choice: DatabaseChoice) -> DatabaseStatus:
     server = embedded_server() if choice.embedded else None
     was_running = server is not None and server.is_running()
     unreachable = DatabaseStatus(
+        context=choice.context,
+        database=choice.where,
         origin=choice.origin,
         url=safe_url(choice.url) if choice.url else None,
         data_directory=str(server.pgdata) if server else None,

@@ -54,12 +54,17 @@ class TenantAdminApp(TenantAdminNode, App[None]):
         recover: Callable[[], None] | None = None,
         remembered: Path | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        where: str | None = None,
     ) -> None:
         """``recover``, called by the health check while the database cannot be reached, tries to make it usable
         again (the embedded server started anew), raising DatabaseError while it cannot. ``remembered``: the file
         in which the app keeps what it remembers between launches (the theme); None remembers nothing. ``clock``: what
-        "now" is for the charts and the "ago"s (fixed, for pictures that do not change from one day to the next)."""
+        "now" is for the charts and the "ago"s (fixed, for pictures that do not change from one day to the next).
+        ``where``: which database (the context, host and name), shown in every screen's header so that an operator
+        always knows what they act on."""
         super().__init__()
+        if where:
+            self.title = f"tenantadmin · {visible(where)}"
         self.engine = engine
         self.actor = actor
         self.recover = recover
