@@ -20,6 +20,8 @@ class Settings:
     context: str | None = None
     json: bool = False
     quiet: bool = False
+    wide: bool = False  # tables show every cell whole, however wide the terminal
+    pager: bool = True  # long output at a terminal goes through the pager
     actor_email: str | None = None
     _choice: DatabaseChoice | None = field(default=None, repr=False)
     _database: Database | None = field(default=None, repr=False)
@@ -62,25 +64,33 @@ class Settings:
         return Actor(source=source, email=self.actor_email or self.database().actor)
 
 
+# The output flags: (flags, the Settings attribute they set, to what, help).
+OUTPUT_FLAGS = [
+    (("--json",), "json", True, "Print JSON on stdout."),
+    (("-q", "--quiet"), "quiet", True, "Print no messages."),
+    (("--wide",), "wide", True, "Show every cell of a table whole (a terminal's width cuts long ones with …)."),
+    (("--no-pager",), "pager", False, "Print long output straight to the terminal, not through the pager."),
+]
+
 pass_settings = click.make_pass_decorator(Settings, ensure=True)
 
 # A command's callback: the decorators that add options give back what they were given, its signature intact.
 Callback = TypeVar("Callback", bound=Callable[..., Any])
 
 
-def _set(attribute: str) -> Callable[[click.Context, click.Parameter, bool], None]:
+def _set(attribute: str, to: bool = True) -> Callable[[click.Context, click.Parameter, bool], None]:
     def callback(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
         if value:
-            setattr(ctx.ensure_object(Settings), attribute, True)
+            setattr(ctx.ensure_object(Settings), attribute, to)
 
     return callback
 
 
 def output_options(command: Callback) -> Callback:
-    """``--json`` and ``-q`` after the command too (``tenantadmin db status --json``), as scripts tend to write them."""
-    command = click.option(
-        "--json", is_flag=True, expose_value=False, callback=_set("json"), help="Print JSON on stdout."
-    )(command)
-    return click.option(
-        "-q", "--quiet", is_flag=True, expose_value=False, callback=_set("quiet"), help="Print no messages."
-    )(command)
+    """The output flags, before the command (``tenantadmin --json db status``) and after it (``tenantadmin db status
+    --json``), as scripts tend to write them."""
+    for flags, attribute, to, help_text in reversed(OUTPUT_FLAGS):
+        command = click.option(*flags, is_flag=True, expose_value=False, callback=_set(attribute, to), help=help_text)(
+            command
+        )
+    return command

@@ -9,6 +9,7 @@ import click
 from tenantadmin.config import CONTEXT_VARIABLE, URL_VARIABLE, config_path
 from tenantadmin.services import contexts
 
+from . import completion
 from .context import Settings, output_options, pass_settings
 from .output import emit_record, emit_table, message, warn
 
@@ -47,7 +48,7 @@ def list_(settings: Settings) -> None:
 
 
 @context.command()
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=completion.contexts)
 @output_options
 @pass_settings
 def show(settings: Settings, name: str | None) -> None:
@@ -61,7 +62,7 @@ def show(settings: Settings, name: str | None) -> None:
 
 
 @context.command()
-@click.argument("name")
+@click.argument("name", shell_complete=completion.contexts)
 @output_options
 @pass_settings
 def use(settings: Settings, name: str) -> None:

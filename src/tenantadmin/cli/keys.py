@@ -9,6 +9,7 @@ import click
 from tenantadmin.services import choices
 from tenantadmin.services import keys as service
 
+from . import completion
 from .confirm import confirm
 from .context import Settings, output_options, pass_settings
 from .errors import REFUSED, Failure
@@ -48,14 +49,15 @@ def keys() -> None:
 
 
 @keys.command()
-@click.argument("org")
-@click.argument("user")
+@click.argument("org", shell_complete=completion.organizations)
+@click.argument("user", shell_complete=completion.members)
 @click.option("--name", required=True, help="What the key is for.")
 @click.option(
     "--type",
     "key_type",
     default=choices.DEFAULT_KEY_TYPE,
     show_default=True,
+    shell_complete=completion.one_of(choices.KEY_TYPES),
     help=f"{choices.one_of(choices.KEY_TYPES)}.",
 )
 @click.option("--scope", "scopes", multiple=True, help="A scope the key grants (repeatable), like orgs:read.")
@@ -100,9 +102,13 @@ def issue(
 
 
 @keys.command(name="list")
-@click.option("--org", help="Only the keys of this organization.")
-@click.option("--user", help="Only the keys of this user (email).")
-@click.option("--status", help=f"Only keys that are {choices.one_of(choices.KEY_STATUSES)}.")
+@click.option("--org", shell_complete=completion.organizations, help="Only the keys of this organization.")
+@click.option("--user", shell_complete=completion.members, help="Only the keys of this user (email).")
+@click.option(
+    "--status",
+    shell_complete=completion.one_of(choices.KEY_STATUSES),
+    help=f"Only keys that are {choices.one_of(choices.KEY_STATUSES)}.",
+)
 @output_options
 @pass_settings
 def list_(settings: Settings, org: str | None, user: str | None, status: str | None) -> None:
@@ -116,7 +122,7 @@ def list_(settings: Settings, org: str | None, user: str | None, status: str | N
 
 
 @keys.command()
-@click.argument("key_id")
+@click.argument("key_id", shell_complete=completion.keys)
 @output_options
 @pass_settings
 def show(settings: Settings, key_id: str) -> None:
@@ -130,7 +136,7 @@ def show(settings: Settings, key_id: str) -> None:
 
 
 @keys.command()
-@click.argument("key_id")
+@click.argument("key_id", shell_complete=completion.keys)
 @click.option("--reason", required=True, help="Why: recorded in the audit log.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @output_options
@@ -150,7 +156,7 @@ def revoke(settings: Settings, key_id: str, reason: str, yes: bool) -> None:
 
 
 @keys.command()
-@click.argument("key_id")
+@click.argument("key_id", shell_complete=completion.keys)
 @click.option("--grace", metavar="DURATION", help=f"How long the old key keeps working ({choices.ROLL_GRACE_HELP}).")
 @output_options
 @pass_settings

@@ -9,7 +9,8 @@ import click
 
 from tenantadmin import __version__
 
-from .context import Settings
+from . import completion
+from .context import Settings, output_options
 from .errors import Group
 
 
@@ -26,6 +27,7 @@ from .errors import Group
             ("events", "events"),
             ("context", "contexts"),  # cli/context.py is what every command shares
             ("db", "db"),
+            ("completion", "completion"),
             ("demo", "demo"),
             ("tui", "tui"),
         ]
@@ -33,20 +35,20 @@ from .errors import Group
 )
 @click.option("--database-url", metavar="URL", help="PostgreSQL URL (beats TENANTADMIN_DATABASE_URL and config.toml).")
 @click.option(
-    "--context", metavar="NAME", help="A context of config.toml: its database and actor (beats TENANTADMIN_CONTEXT)."
+    "--context",
+    metavar="NAME",
+    shell_complete=completion.contexts,
+    help="A context of config.toml: its database and actor (beats TENANTADMIN_CONTEXT).",
 )
 @click.option(
     "--actor",
     metavar="EMAIL",
     help="Who is acting, recorded in the audit log (default: the context's actor, else your OS user).",
 )
-@click.option("--json", "json_", is_flag=True, help="Print JSON on stdout.")
-@click.option("-q", "--quiet", is_flag=True, help="Print no messages on stderr.")
+@output_options
 @click.version_option(__version__, "--version", prog_name="tenantadmin")
 @click.pass_context
-def cli(
-    ctx: click.Context, database_url: str | None, context: str | None, actor: str | None, json_: bool, quiet: bool
-) -> None:
+def cli(ctx: click.Context, database_url: str | None, context: str | None, actor: str | None) -> None:
     """Administer organizations, members, API keys and the audit log of a multi-tenant platform.
 
     With no URL configured, tenantadmin runs its own PostgreSQL in your data directory.
@@ -59,8 +61,6 @@ def cli(
     settings.database_url = database_url
     settings.context = context
     settings.actor_email = actor
-    settings.json = settings.json or json_
-    settings.quiet = settings.quiet or quiet
     if ctx.invoked_subcommand is None:
         from .tui import tui
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import io
 import json
 import os
+import shlex
+import shutil
+import subprocess
 import sys
 import uuid
 from collections.abc import Mapping, Sequence
@@ -55,8 +59,7 @@ def emit_record(settings: Settings, record: Any) -> None:
         return
     data = fields_of(record)
     width = max(map(len, data), default=0)
-    for key, value in data.items():
-        click.echo(f"{key.replace('_', ' '):<{width}}  {cell(value)}")
+    page(settings, [f"{key.replace('_', ' '):<{width}}  {cell(value)}" for key, value in data.items()])
 
 
 def emit_table(settings: Settings, records: Sequence[Any], columns: Sequence[tuple[str, str]]) -> None:
@@ -68,13 +71,67 @@ def emit_table(settings: Settings, records: Sequence[Any], columns: Sequence[tup
         message(settings, "nothing to show")
         return
     rows = [fields_of(record) for record in records]
-    cells = [[heading.upper() for _, heading in columns]] + [
-        [cell(row.get(name)) for name, _ in columns] for row in rows
-    ]
-    widths = [max(len(line[index]) for line in cells) for index in range(len(columns))]
-    for number, line in enumerate(cells):
-        text = "  ".join(value.ljust(width) for value, width in zip(line, widths, strict=True)).rstrip()
-        click.echo(style(text, bold=True) if number == 0 else text)
+    page(
+        settings,
+        table(
+            [heading.upper() for _, heading in columns],
+            [[cell(row.get(name)) for name, _ in columns] for row in rows],
+            wide=settings.wide,
+        ),
+    )
+
+
+def table(headings: Sequence[str], rows: Sequence[Sequence[str]], *, wide: bool) -> list[str]:
+    """A table's lines, laid out by Rich: at a terminal, sized to its width, long cells cut with … (the widest
+    first); piped, or with ``--wide``, every cell whole. Rich measures cells as the terminal shows them (a CJK
+    character takes two, a combining accent none). The cells are data: Text, never markup."""
+    from rich.console import Console  # only commands that print a table pay for importing Rich
+    from rich.table import Table
+    from rich.text import Text
+
+    grid = Table(box=None, padding=(0, 1), pad_edge=False, show_edge=False, header_style="bold" if colour() else "")
+    for heading in headings:
+        grid.add_column(Text(heading), overflow="ellipsis")  # a column Rich may narrow; its cells never wrap
+    for row in rows:
+        grid.add_row(*(Text(value, no_wrap=True, overflow="ellipsis") for value in row))
+    fit = sys.stdout.isatty() and not wide
+    console = Console(
+        file=io.StringIO(),
+        width=shutil.get_terminal_size().columns if fit else sys.maxsize // 4,
+        force_terminal=colour(),
+        no_color=not colour(),
+        color_system="standard" if colour() else None,
+        highlight=False,
+        markup=False,
+        emoji=False,
+    )
+    with console.capture() as captured:
+        console.print(grid, crop=fit)
+    return [line.rstrip() for line in captured.get().splitlines()]
+
+
+def page(settings: Settings, lines: Sequence[str]) -> None:
+    """Print ``lines`` on stdout; at a terminal, through a pager when they are more than it shows at once (as git
+    and gh do): ``TENANTADMIN_PAGER``, else ``PAGER``, else ``less`` (given ``LESS=FRX`` unless the operator set
+    ``LESS``: it quits when the text fits, keeps colours, and leaves the text on the screen). Never when piped, nor
+    with ``--no-pager``, nor when the pager is empty or ``cat``."""
+    text = "\n".join(lines) + "\n"
+    command = shlex.split(os.environ.get("TENANTADMIN_PAGER", os.environ.get("PAGER", "less")))
+    if (
+        settings.pager
+        and sys.stdout.isatty()
+        and command not in ([], ["cat"])
+        and len(lines) >= shutil.get_terminal_size().lines
+    ):
+        try:
+            subprocess.run(  # noqa: S603 (the pager is the operator's own command, as in git)
+                command, input=text, text=True, check=False, env=os.environ | {"LESS": os.environ.get("LESS", "FRX")}
+            )
+        except OSError:  # no such pager: the text is shown all the same
+            pass
+        else:
+            return
+    click.echo(text, nl=False)
 
 
 def cell(value: Any) -> str:

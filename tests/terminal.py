@@ -1,0 +1,48 @@
+"""Running the command line at a terminal of a given size (a pseudo-terminal), as an operator does."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import pty
+import struct
+import subprocess
+import sys
+import termios
+from pathlib import Path
+
+from .clirunner import Run, environment
+
+
+def at_terminal(*args: str, home: Path, columns: int = 80, rows: int = 24, **extra: str) -> Run:
+    """``tenantadmin *args`` with its standard streams on a terminal of ``columns`` by ``rows``, in no colour; what it
+    printed, its line ends as written (the terminal's \\r\\n made \\n again). stderr is the same terminal, so stdout
+    holds both."""
+    main, secondary = pty.openpty()
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    variables = {key: value for key, value in environment(home, **extra).items() if key not in {"COLUMNS", "LINES"}}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tenantadmin", *args],
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        env={"NO_COLOR": "1"} | variables | {"TERM": "xterm"},
+        close_fds=True,
+    )
+    os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError as error:  # the terminal closed: the process has ended
+            if error.errno != errno.EIO:
+                raise
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(main)
+    code = process.wait(timeout=120)
+    text = b"".join(chunks).decode("utf-8", errors="replace").replace("\r\n", "\n")
+    return Run(code, text, "")
