@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import pty
+import select
+import subprocess
+import sys
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,6 +21,7 @@ from tenantadmin.errors import Conflict, InvalidInput, InvalidState, NotFound
 from tenantadmin.eventstore import Query
 from tenantadmin.services import members, organizations
 
+from .clirunner import CLI, Run, environment
 from .conftest import PASSWORD, connected, join, read_events
 
 OWNER = "owner@example.com"
@@ -89,6 +96,42 @@ def about(moment: datetime, expected: datetime, slack: timedelta = timedelta(min
     return abs(moment - expected) < slack
 
 
+def at_terminal(cli: CLI, *args: str, typing: Sequence[str]) -> Run:
+    """``cli(*args)`` at a terminal: its standard input a pseudo-terminal (and no controlling terminal, so that a
+    password is asked there), each of ``typing`` typed once it asks (a prompt ends with ``: ``; what is typed before
+    the question would be flushed, as at a real terminal). Stops typing when the command ends without asking."""
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tenantadmin", "--actor", str(cli.actor), *args],
+        stdin=secondary,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=environment(cli.home, TENANTADMIN_DATABASE_URL=cli.url),
+        start_new_session=True,
+    )
+    os.close(secondary)
+    assert process.stderr is not None
+    stderr = b""
+    try:
+        for line in typing:
+            asked_from = len(stderr)
+            while not stderr[asked_from:].endswith(b": ") and (chunk := _more(process.stderr.fileno())):
+                stderr += chunk
+            if not stderr[asked_from:].endswith(b": "):
+                break  # it ended without asking
+            os.write(primary, line.encode() + b"\n")
+        stdout, rest = process.communicate(timeout=120)
+    finally:
+        os.close(primary)
+    return Run(process.returncode, stdout.decode(), (stderr + rest).decode())
+
+
+def _more(fd: int) -> bytes:
+    """What the command wrote next on ``fd``; nothing at its end (or after a minute of silence)."""
+    ready, _, _ = select.select([fd], [], [], 60)
+    return os.read(fd, 4096) if ready else b""
+
+
 # Invitations
 
 
@@ -143,7 +186,7 @@ def test_invite_refuses_bad_input_with_exit_2_and_writes_nothing(engine, organiz
     before = counts(engine)
     run = cli("members", "invite", "acme", *args)
     assert run.code == 2, (run.stdout, run.stderr)
-    assert run.stderr.startswith("Error:") and "Traceback" not in run.stderr
+    assert run.stderr.splitlines()[-1].startswith("Error:") and "Traceback" not in run.stderr
     assert counts(engine) == before
 
 
@@ -301,6 +344,97 @@ def test_the_password_can_come_from_the_environment(engine, actor, organization,
     run = cli("members", "accept", invitation.token, TENANTADMIN_PASSWORD=PASSWORD)
     assert run.code == 0, run.stderr
     assert PasswordHasher().verify(user(engine, "ada@example.com").password_hash, PASSWORD)
+
+
+def test_a_token_is_checked_before_any_password_is_asked_for(engine, actor, organization, cli):
+    invitation = members.invite(engine, actor, "acme", "ada@example.com")
+    members.revoke(engine, actor, "acme", "ada@example.com")
+    for token in ("tainv_" + "x" * 43, invitation.token):
+        run = at_terminal(cli, "members", "accept", token, typing=[PASSWORD, PASSWORD])
+        assert run.code == 1 and "not valid" in run.stderr
+        assert "password" not in run.stderr.lower()
+
+    expired = members.invite(engine, actor, "acme", "bob@example.com")
+    execute(engine, "UPDATE user_organizations SET invitation_expires_at = now() - interval '1 minute'")
+    run = at_terminal(cli, "members", "accept", expired.token, typing=[PASSWORD, PASSWORD])
+    assert run.code == 1 and "expired" in run.stderr
+    assert "password" not in run.stderr.lower()
+
+
+def test_someone_new_chooses_a_password_at_the_terminal_typed_twice(engine, actor, organization, cli):
+    invitation = members.invite(engine, actor, "acme", "ada@example.com")
+    run = at_terminal(cli, "members", "accept", invitation.token, typing=[PASSWORD, PASSWORD])
+    assert run.code == 0, run.stderr
+    assert "Choose a password for ada@example.com" in run.stderr and "Repeat for confirmation" in run.stderr
+    assert PASSWORD not in run.stdout + run.stderr
+    assert PasswordHasher().verify(user(engine, "ada@example.com").password_hash, PASSWORD)
+
+
+def test_someone_with_an_account_is_asked_its_password_once_and_told_when_it_is_wrong(
+    engine, actor, organization, owner, cli
+):
+    organizations.create(engine, actor, name="Beta", slug="beta")
+    invitation = members.invite(engine, actor, "beta", OWNER)
+
+    wrong = at_terminal(cli, "members", "accept", invitation.token, typing=["not the password", "not the password"])
+    assert wrong.code == 1
+    assert wrong.stderr.count(f"Password of the account of {OWNER}") == 1 and "Repeat" not in wrong.stderr
+    assert "wrong password" in wrong.stderr
+    assert membership(engine, OWNER).status == "active"  # acme's; beta's is still an invitation
+    assert scalar(engine, "SELECT status FROM user_organizations WHERE invitation_token IS NOT NULL") == "invited"
+
+    right = at_terminal(cli, "members", "accept", invitation.token, "--json", typing=[PASSWORD])
+    assert right.code == 0, right.stderr
+    assert right.stderr.count("Password of the account") == 1 and "Repeat" not in right.stderr
+    assert right.json()["status"] == "active"
+
+
+def test_the_password_can_come_from_a_pipe(engine, actor, organization, owner, cli):
+    invitation = members.invite(engine, actor, "acme", "ada@example.com")
+    run = cli("members", "accept", invitation.token, "--password-stdin", stdin=PASSWORD + "\n")
+    assert run.code == 0, run.stderr
+    assert PasswordHasher().verify(user(engine, "ada@example.com").password_hash, PASSWORD)
+
+    organizations.create(engine, actor, name="Beta", slug="beta")
+    again = members.invite(engine, actor, "beta", "ada@example.com")
+    wrong = cli("members", "accept", again.token, "--password-stdin", stdin="not the password\n")
+    assert wrong.code == 1 and "wrong password" in wrong.stderr
+
+    empty = cli("members", "accept", again.token, "--password-stdin", stdin="")
+    assert empty.code == 2 and "standard input" in empty.stderr
+
+    both = cli("members", "accept", again.token, "--password-stdin", "--password", PASSWORD, stdin=PASSWORD)
+    assert both.code == 2 and "--password-stdin" in both.stderr
+
+
+def test_with_no_terminal_and_no_password_accept_exits_2_with_a_hint(engine, actor, organization, cli):
+    invitation = members.invite(engine, actor, "acme", "ada@example.com")
+    run = cli("members", "accept", invitation.token)
+    assert run.code == 2
+    (line,) = [line for line in run.stderr.splitlines() if line.startswith("Error: ")]
+    assert "--password-stdin" in line and "TENANTADMIN_PASSWORD" in line
+    assert "GetPassWarning" not in run.stderr and "Aborted" not in run.stderr
+    assert membership(engine, "ada@example.com").status == "invited"
+
+
+def test_an_invitation_is_looked_up_without_being_used(engine, actor, organization, owner):
+    new = members.invite(engine, actor, "acme", "ada@example.com", role="admin")
+    organizations.create(engine, actor, name="Beta", slug="beta")
+    known = members.invite(engine, actor, "beta", OWNER)
+    before = counts(engine)
+
+    assert members.pending_invitation(engine, new.token) == members.PendingInvitation(
+        email="ada@example.com", organization="acme", role="admin", has_account=False
+    )
+    assert members.pending_invitation(engine, known.token).has_account is True
+    assert counts(engine) == before
+    assert membership(engine, "ada@example.com").invitation_token == digest(new.token)
+
+    with pytest.raises(NotFound):
+        members.pending_invitation(engine, "tainv_" + "x" * 43)
+    execute(engine, "UPDATE user_organizations SET invitation_expires_at = now() - interval '1 minute'")
+    with pytest.raises(InvalidState, match="expired"):
+        members.pending_invitation(engine, new.token)
 
 
 # Roles and removal

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from tenantadmin.services import choices
 from tenantadmin.services import members as service
+from tenantadmin.services.credentials import PASSWORD_SHORTEST
 
 from .confirm import confirm
 from .context import Settings, output_options, pass_settings
+from .errors import USAGE, Failure
 from .output import emit_record, emit_table, message, plain, to_json, warn
 
 COLUMNS = [
@@ -113,26 +117,55 @@ def revoke(settings: Settings, org: str, email: str, yes: bool) -> None:
 @click.argument("token", envvar="TENANTADMIN_INVITATION_TOKEN")
 @click.option(
     "--password",
-    prompt=True,
-    hide_input=True,
-    confirmation_prompt=True,
     envvar="TENANTADMIN_PASSWORD",
-    help="The new password (prompted for when not given; or TENANTADMIN_PASSWORD).",
+    help="The password (or TENANTADMIN_PASSWORD); asked for at a terminal when not given. `ps` shows this option.",
 )
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (its first line).")
 @output_options
 @pass_settings
-def accept(settings: Settings, token: str, password: str) -> None:
+def accept(settings: Settings, token: str, password: str | None, password_stdin: bool) -> None:
     """Accept an invitation with its TOKEN (or TENANTADMIN_INVITATION_TOKEN, which keeps it out of `ps`).
 
-    Someone new chooses a password (at least 12 characters); someone with an account gives its password.
+    Someone new chooses a password (at least 12 characters, typed twice); someone with an account gives its
+    password. The token is checked before any password is asked for.
 
     \b
-    Example:
+    Examples:
       TENANTADMIN_INVITATION_TOKEN=tainv_... tenantadmin members accept
+      echo "$PASSWORD" | tenantadmin members accept tainv_... --password-stdin
     """
-    joined = service.accept(settings.engine(), settings.actor(), token, password)
+    engine, actor = settings.engine(), settings.actor()
+    invitation = service.pending_invitation(engine, token)
+    joined = service.accept(engine, actor, token, _password(invitation, password, password_stdin))
     emit_record(settings, joined)
     message(settings, f"{joined.email} joined as {joined.role}")
+
+
+def _password(invitation: service.PendingInvitation, given: str | None, from_stdin: bool) -> str:
+    """The password given, piped, or else asked for at the terminal: once for an existing account (the service says
+    whether it is right), twice for a new one (a typo there would lock its owner out)."""
+    if from_stdin:
+        if given is not None:
+            raise Failure("give the password one way: --password-stdin, or --password or TENANTADMIN_PASSWORD", USAGE)
+        piped = sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+        if not piped:
+            raise Failure("no password on standard input (--password-stdin reads its first line)", USAGE)
+        return piped
+    if given is not None:
+        return given
+    if sys.stdin is None or not sys.stdin.isatty():
+        raise Failure(
+            "no terminal to ask for the password: pipe it to --password-stdin, or set TENANTADMIN_PASSWORD", USAGE
+        )
+    if invitation.has_account:
+        asked: str = click.prompt(f"Password of the account of {invitation.email}", hide_input=True)
+    else:
+        asked = click.prompt(
+            f"Choose a password for {invitation.email} (at least {PASSWORD_SHORTEST} characters)",
+            hide_input=True,
+            confirmation_prompt=True,
+        )
+    return asked
 
 
 @members.command()

@@ -260,6 +260,45 @@ def revoke(bind: Bind, actor: Actor, org: str, email: str) -> MemberRecord:
         return _saved(work, membership, user)
 
 
+@dataclass(frozen=True)
+class PendingInvitation:
+    """An invitation found by its token, not used: whom it is for, where, and whether they have an account already
+    (who has one gives its password to accept; who has none chooses one)."""
+
+    email: str
+    organization: str  # its slug
+    role: str
+    has_account: bool
+
+
+def _invitation(session: Session, token_digest: str, now: datetime) -> tuple[Membership, User, Organization]:
+    """The invitation a token's digest opens, with its user and organization; refused as accepting it would be."""
+    found = session.execute(
+        sa.select(Membership, User, Organization)
+        .join(User, User.id == Membership.user_id)
+        .join(Organization, Organization.id == Membership.organization_id)
+        .where(Membership.invitation_token == token_digest)
+    ).first()
+    if found is None or found[0].status != MembershipStatus.INVITED:
+        raise NotFound(INVALID_TOKEN)
+    membership, user, organization = found
+    usable(organization, active=True)
+    if user.status in (UserStatus.SUSPENDED, UserStatus.DELETED):
+        raise InvalidState(f"the account of {user.email} is {user.status}")
+    if invitation_state(membership, now) == InvitationState.EXPIRED:
+        expired = membership.invitation_expires_at
+        raise InvalidState(f"this invitation expired at {expired:%Y-%m-%d %H:%M} UTC: ask for a new one")
+    return membership, user, organization
+
+
+def pending_invitation(bind: Bind, token: str) -> PendingInvitation:
+    """What accepting ``token`` would do, checked as ``accept`` checks it, using nothing: so that a front end asks
+    for a password only when the token can be accepted, and asks the right question. Raises as ``accept`` would."""
+    with reading(bind) as session:
+        membership, user, organization = _invitation(session, credentials.digest(token), datetime.now(UTC))
+        return PendingInvitation(user.email, organization.slug, str(membership.role), user.password_hash is not None)
+
+
 def accept(bind: Bind, actor: Actor, token: str, password: str) -> MemberRecord:
     """Join with an invitation's token. Expired, revoked and used tokens are refused.
 
@@ -268,21 +307,20 @@ def accept(bind: Bind, actor: Actor, token: str, password: str) -> MemberRecord:
     """
     token_digest = credentials.digest(token)
     with reading(bind) as session:
-        invited = session.execute(
-            sa.select(User.email, User.password_hash)
-            .join(Membership, Membership.user_id == User.id)
-            .where(Membership.invitation_token == token_digest)
-        ).first()
-    if invited is None:
-        raise NotFound(INVALID_TOKEN)
-    if invited.password_hash is None:
+        _, invited, _ = _invitation(session, token_digest, datetime.now(UTC))
+        email, password_hash = invited.email, invited.password_hash
+    if password_hash is None:
         if len(password) < credentials.PASSWORD_SHORTEST:
-            raise InvalidInput(f"the password must be at least {credentials.PASSWORD_SHORTEST} characters long")
+            raise InvalidInput(
+                f"the password must be at least {credentials.PASSWORD_SHORTEST} characters long", field="password"
+            )
         new_hash = credentials.hash_password(password)  # slow: before the transaction, not inside it
-    elif credentials.password_matches(invited.password_hash, password):
+    elif credentials.password_matches(password_hash, password):
         new_hash = None
     else:
-        raise InvalidState(f"{invited.email} already has an account: give its password to accept")
+        raise InvalidState(
+            f"wrong password: {email} already has an account, and accepting takes its password", field="password"
+        )
 
     def invited_to(session: Session) -> Organization:
         found = session.scalar(
@@ -293,18 +331,11 @@ def accept(bind: Bind, actor: Actor, token: str, password: str) -> MemberRecord:
         return found
 
     with unit(bind, actor) as work:
-        organization = usable(work.decide(invited_to, _boundary(invited.email)), active=True)
-        membership, user = _membership(work.session, organization, invited.email)
-        if membership.invitation_token != token_digest or membership.status != MembershipStatus.INVITED:
-            raise NotFound(INVALID_TOKEN)
-        if user.password_hash != invited.password_hash:
-            raise Conflict(f"the account of {user.email} changed meanwhile: try again")
-        if user.status in (UserStatus.SUSPENDED, UserStatus.DELETED):
-            raise InvalidState(f"the account of {user.email} is {user.status}")
+        organization = work.decide(invited_to, _boundary(email))
         now = datetime.now(UTC)
-        if invitation_state(membership, now) == InvitationState.EXPIRED:
-            expired = membership.invitation_expires_at
-            raise InvalidState(f"this invitation expired at {expired:%Y-%m-%d %H:%M} UTC: ask for a new one")
+        membership, user, _ = _invitation(work.session, token_digest, now)  # again, now that the guard is held
+        if user.password_hash != password_hash:
+            raise Conflict(f"the account of {user.email} changed meanwhile: try again")
         work.record(
             "invitation.accepted",
             {"email": user.email, "role": str(membership.role), "new_user": new_hash is not None},
