@@ -200,6 +200,14 @@ def _url(path: Path, url: str | None, key: str) -> str | None:
         raise ConfigError(f"{path}: {key}: {error}") from None
 
 
+def masked_url(url: str) -> str:
+    """A URL as a command line may be shown again: its password masked (one that cannot be read is masked whole)."""
+    try:
+        return make_url(normalise_url(url)).render_as_string(hide_password=True)
+    except (ConfigError, ArgumentError, ValueError):
+        return "***"
+
+
 def normalise_url(url: str) -> str:
     """Accept the URL forms operators paste (libpq's and SQLAlchemy's) and return SQLAlchemy's psycopg 3 form.
 

@@ -10,10 +10,12 @@ from tenantadmin.services import choices
 from tenantadmin.services import members as service
 from tenantadmin.services.credentials import PASSWORD_SHORTEST
 
+from . import completion
 from .confirm import confirm
 from .context import Settings, output_options, pass_settings
 from .errors import USAGE, Failure
-from .output import emit_record, emit_table, message, plain, to_json, warn
+from .listing import emit_page, list_options
+from .output import emit_record, message, plain, to_json, warn
 
 COLUMNS = [
     ("email", "email"),
@@ -47,8 +49,8 @@ def members() -> None:
 
 
 @members.command()
-@click.argument("org")
-@click.argument("email")
+@click.argument("org", shell_complete=completion.organizations)
+@click.argument("email", shell_complete=completion.members)
 @click.option("--role", default=choices.DEFAULT_ROLE, show_default=True, help=f"{choices.one_of(choices.ROLES)}.")
 @click.option("--expires", metavar="WHEN", help=EXPIRES_HELP)
 @output_options
@@ -65,23 +67,27 @@ def invite(settings: Settings, org: str, email: str, role: str, expires: str | N
 
 
 @members.command(name="list")
-@click.argument("org")
+@click.argument("org", shell_complete=completion.organizations)
 @click.option("--all", "include_past", is_flag=True, help="Also those who left and revoked invitations.")
+@list_options
 @output_options
 @pass_settings
-def list_(settings: Settings, org: str, include_past: bool) -> None:
+def list_(
+    settings: Settings, org: str, include_past: bool, limit: int, after: str | None, fields: tuple[str, ...]
+) -> None:
     """List the members and invitations of ORG, owners first.
 
     \b
     Example:
       tenantadmin members list acme --all --json
     """
-    emit_table(settings, service.list_(settings.engine(), org, include_past=include_past), COLUMNS)
+    found = service.page(settings.engine(), org, include_past=include_past, after=after, limit=limit)
+    emit_page(settings, found, COLUMNS, service.MemberRecord, fields)
 
 
 @members.command()
-@click.argument("org")
-@click.argument("email")
+@click.argument("org", shell_complete=completion.organizations)
+@click.argument("email", shell_complete=completion.members)
 @click.option("--expires", metavar="WHEN", help=EXPIRES_HELP)
 @output_options
 @pass_settings
@@ -96,8 +102,8 @@ def resend(settings: Settings, org: str, email: str, expires: str | None) -> Non
 
 
 @members.command()
-@click.argument("org")
-@click.argument("email")
+@click.argument("org", shell_complete=completion.organizations)
+@click.argument("email", shell_complete=completion.members)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @output_options
 @pass_settings
@@ -169,8 +175,8 @@ def _password(invitation: service.PendingInvitation, given: str | None, from_std
 
 
 @members.command()
-@click.argument("org")
-@click.argument("email")
+@click.argument("org", shell_complete=completion.organizations)
+@click.argument("email", shell_complete=completion.members)
 @click.argument("role", type=click.Choice(choices.ROLES))
 @output_options
 @pass_settings
@@ -187,8 +193,8 @@ def role(settings: Settings, org: str, email: str, role: str) -> None:
 
 
 @members.command()
-@click.argument("org")
-@click.argument("email")
+@click.argument("org", shell_complete=completion.organizations)
+@click.argument("email", shell_complete=completion.members)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @output_options
 @pass_settings

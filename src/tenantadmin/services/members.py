@@ -32,7 +32,7 @@ from tenantadmin.store.models import (
     UserStatus,
 )
 
-from . import choices, credentials, validation
+from . import choices, credentials, pages, validation
 from .actor import Actor
 from .organizations import HOLDING_EVENTS, find, lifecycle, tags_of, usable
 from .unit import Bind, Unit, reading, unit
@@ -430,21 +430,42 @@ def _keep_an_owner(session: Session, organization: Organization, membership: Mem
         )
 
 
+# Owners first, then admins, then members; by status, then email (the membership's id makes each key unique).
+_SORT = pages.Keyset(
+    "members",
+    [
+        sa.case({MemberRole.OWNER: 0, MemberRole.ADMIN: 1}, value=Membership.role, else_=2),
+        Membership.status,
+        User.email,
+        Membership.id,
+    ],
+)
+
+
 def list_(bind: Bind, org: str, *, include_past: bool = False) -> list[MemberRecord]:
-    """Members and invitations, owners first; those who left and revoked invitations only with ``include_past``."""
+    """Every member and invitation (``page``'s order): what a screen shows whole."""
+    return page(bind, org, include_past=include_past, limit=None).records
+
+
+def page(
+    bind: Bind,
+    org: str,
+    *,
+    include_past: bool = False,
+    after: str | None = None,
+    limit: int | None = pages.DEFAULT_LIMIT,
+) -> pages.Page[MemberRecord]:
+    """Members and invitations, owners first, ``limit`` at a time from after the cursor ``after``; those who left
+    and revoked invitations only with ``include_past``."""
     with reading(bind) as session:
         organization = find(session, org)
         statement = (
             sa.select(Membership, User)
             .join(User, User.id == Membership.user_id)
             .where(Membership.organization_id == organization.id)
-            .order_by(
-                sa.case({MemberRole.OWNER: 0, MemberRole.ADMIN: 1}, value=Membership.role, else_=2),
-                Membership.status,
-                User.email,
-            )
         )
         if not include_past:
             statement = statement.where(Membership.status.not_in([MembershipStatus.LEFT, MembershipStatus.REVOKED]))
         now = datetime.now(UTC)
-        return [record_of(membership, user, now) for membership, user in session.execute(statement)]
+        rows = session.execute(_SORT.select(statement, after, limit)).all()
+        return _SORT.page(rows, limit, lambda row: record_of(row[0], row[1], now))

@@ -1,0 +1,105 @@
+"""Lists a page at a time, by keyset: each page ends with a cursor, and the next page is what sorts after it.
+
+A cursor names the list it belongs to and the sort key of the last record shown, so the next page is exact even while
+records are added or removed (an offset would skip or repeat them) and costs the same however deep it is. It is
+opaque to the operator (base64 of JSON), and a cursor of another list, or a damaged one, is refused as invalid input.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import QueryableAttribute
+
+from tenantadmin.errors import InvalidInput
+
+DEFAULT_LIMIT = 50
+LARGEST_LIMIT = 10_000
+
+Record = TypeVar("Record")
+Statement = sa.Select[*tuple[Any, ...]]  # a select of any columns
+
+
+@dataclass(frozen=True)
+class Page(Generic[Record]):
+    records: list[Record]
+    after: str | None  # the cursor of the next page; None when this page is the last
+
+
+def limit(value: int) -> int:
+    if not 1 <= value <= LARGEST_LIMIT:
+        raise InvalidInput(f"invalid limit {value}: from 1 to {LARGEST_LIMIT:,}", field="limit")
+    return value
+
+
+@dataclass(frozen=True)
+class Keyset:
+    """The sort of a list: its name (in its cursors), the columns it sorts by, all one way, the last one unique."""
+
+    name: str
+    columns: Sequence[sa.ColumnElement[Any] | QueryableAttribute[Any]]
+    descending: bool = False
+
+    def select(self, statement: Statement, after: str | None, count: int | None) -> Statement:
+        """``statement`` sorted, from after the cursor, one more than ``count`` (which says whether more exist; None:
+        every one); the sort key is read too, at the end of each row, for the cursor."""
+        order = [column.desc() if self.descending else column.asc() for column in self.columns]
+        statement = statement.add_columns(*self.columns).order_by(*order)
+        if count is not None:
+            statement = statement.limit(limit(count) + 1)
+        if after is None:
+            return statement
+        key, bound = sa.tuple_(*self.columns), sa.tuple_(*(sa.literal(value) for value in self._decode(after)))
+        return statement.where(key < bound if self.descending else key > bound)
+
+    def page(self, rows: Sequence[Any], count: int | None, record: Callable[[Any], Record]) -> Page[Record]:
+        """The records of the rows ``select`` read, and the cursor after the last when more exist."""
+        shown = list(rows if count is None else rows[:count])
+        more = count is not None and len(rows) > count
+        return Page(
+            [record(row) for row in shown], self._encode(tuple(shown[-1])[-len(self.columns) :]) if more else None
+        )
+
+    def _encode(self, key: tuple[Any, ...]) -> str:
+        values = [
+            value.isoformat() if isinstance(value, datetime) else str(value) if isinstance(value, uuid.UUID) else value
+            for value in key
+        ]
+        return base64.urlsafe_b64encode(json.dumps([self.name, *values], separators=(",", ":")).encode()).decode().rstrip("=")
+
+    def _decode(self, cursor: str) -> list[Any]:
+        refused = InvalidInput(
+            f"invalid cursor {cursor[:40]!r}: give the --after that a page of this list printed", field="after"
+        )
+        try:
+            name, *values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+            raise refused from None
+        if name != self.name or len(values) != len(self.columns):
+            raise refused
+        try:
+            return [_typed(column, value) for column, value in zip(self.columns, values, strict=True)]
+        except (TypeError, ValueError):
+            raise refused from None
+
+
+def _typed(column: sa.ColumnElement[Any] | QueryableAttribute[Any], value: Any) -> Any:
+    kind = column.type.python_type
+    if issubclass(kind, enum.Enum):
+        return kind(value)
+    if kind is datetime:
+        return datetime.fromisoformat(value)
+    if kind is uuid.UUID:
+        return uuid.UUID(value)
+    if not isinstance(value, kind):
+        raise TypeError(value)
+    return value

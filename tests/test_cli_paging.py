@@ -1,0 +1,84 @@
+"""Every list a page at a time (issue 11, requirement 3): --limit, --after CURSOR, --fields; when more exist, stderr
+gives the exact command for the next page, and following those commands shows every record once, in order."""
+
+from __future__ import annotations
+
+import shlex
+
+import pytest
+
+from tenantadmin.services import members
+
+from .conftest import OPERATOR, OWNER, join
+
+SEVEN = [f"user{number}@example.com" for number in range(7)]
+
+
+@pytest.fixture
+def invited(engine, organization):
+    join(engine, OWNER, role="owner")
+    for email in SEVEN:
+        members.invite(engine, OPERATOR, "acme", email)
+    return [OWNER, *SEVEN]  # owners first, then by status and email
+
+
+def pages(cli, *args: str) -> tuple[list[list[str]], list[str]]:
+    """Follow the "more:" commands from ``args``: each page's first column, and the commands followed."""
+    shown, followed, command = [], [], list(args)
+    while True:
+        run = cli(*command)
+        assert run.code == 0, run.stderr
+        shown.append([line.split()[0] for line in run.stdout.splitlines()[1:]])
+        more = [line for line in run.stderr.splitlines() if line.startswith("more: ")]
+        if not more:
+            return shown, followed
+        (line,) = more
+        words = shlex.split(line.removeprefix("more: "))
+        assert words[0] == "tenantadmin"
+        command = words[1:]
+        followed.append(line)
+        assert len(shown) < 10
+
+
+def test_members_list_pages_through_every_member_once_in_order(cli, invited):
+    shown, followed = pages(cli, "members", "list", "acme", "--limit", "3")
+    assert shown == [invited[0:3], invited[3:6], invited[6:8]]
+    assert len(followed) == 2 and all("--limit 3 --after " in line for line in followed)
+
+
+def test_a_page_is_exact_while_records_are_added_before_it(cli, engine, invited):
+    first = cli("members", "list", "acme", "--limit", "3")
+    members.invite(engine, OPERATOR, "acme", "aaron@example.com")  # sorts before the cursor: not on the next page
+    (line,) = first.stderr.splitlines()
+    following = cli(*shlex.split(line.removeprefix("more: "))[1:])
+    assert [row.split()[0] for row in following.stdout.splitlines()[1:]] == invited[3:6]
+
+
+def test_the_default_limit_says_when_more_exist_even_with_json(cli, invited):
+    run = cli("members", "list", "acme", "--limit", "5", "--json")
+    assert [member["email"] for member in run.json()] == invited[:5]
+    assert run.stderr.startswith(
+        f"more: tenantadmin --actor {OPERATOR.email} members list acme --limit 5 --json --after "
+    )
+    assert cli("members", "list", "acme", "--json").stderr == ""  # all 8 fit in the default 50
+
+
+def test_fields_choose_the_columns_and_the_json_keys(cli, invited):
+    table = cli("members", "list", "acme", "--fields", "email,role")
+    assert table.stdout.splitlines()[0].split() == ["EMAIL", "ROLE"]
+    assert table.stdout.splitlines()[1].split() == [OWNER, "owner"]
+    records = cli("members", "list", "acme", "--fields", "role,email", "--json").json()
+    assert records[0] == {"role": "owner", "email": OWNER} and list(records[0]) == ["role", "email"]
+
+
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        (("--fields", "email,password"), "unknown field 'password' (fields: id, user_id"),
+        (("--after", "not-a-cursor"), "invalid cursor 'not-a-cursor'"),
+        (("--limit", "0"), "0 is not in the range 1<=x<=10000"),
+    ],
+)
+def test_a_bad_page_option_exits_2(cli, invited, args, complaint):
+    run = cli("members", "list", "acme", *args)
+    assert run.code == 2 and complaint in run.stderr and run.stdout == ""
