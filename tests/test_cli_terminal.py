@@ -103,3 +103,15 @@ def test_never_a_pager_when_piped(many, tmp_path, pager):
     command, kept = pager
     run = tenantadmin("orgs", "list", home=tmp_path, TENANTADMIN_DATABASE_URL=many, TENANTADMIN_PAGER=command)
     assert run.code == 0 and run.stdout.count("org-") == 30 and not kept.exists()
+
+
+def test_invisible_characters_are_shown_as_escapes_so_the_columns_stay_aligned(engine, tmp_path):
+    """Terminals disagree on the width of a zero-width space or joiner: shown as escapes, every line is measured as
+    it is drawn (the shared hostile strings found it: a line one cell too long wrapped)."""
+    organizations.create(engine, OPERATOR, name="zero\u200bwidth\u200djoiner", slug="zero")
+    organizations.create(
+        engine, OPERATOR, name="family \U0001f468\u200d\U0001f469\u200d\U0001f467 emoji", slug="family"
+    )
+    run = at_terminal("orgs", "list", "--wide", home=tmp_path, TENANTADMIN_DATABASE_URL=url_text(engine.url))
+    assert "zero\\u200bwidth\\u200djoiner" in run.stdout and "\U0001f468\\u200d\U0001f469" in run.stdout
+    assert "\u200b" not in run.stdout and "\u200d" not in run.stdout

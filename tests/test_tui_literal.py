@@ -41,7 +41,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "hostile-stri
 HOSTILE_FILE = SHARED if SHARED.is_file() else Path(__file__).parent / "data" / "hostile-strings.json"
 # What must never reach a terminal from data: C0 (but for the newlines a multi-line widget shows), DEL, C1, and the
 # bidirectional controls that would show text other than it is.
-CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\xad\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
 
 
 def names() -> list[str]:
