@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY, CIDR, INET, JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, creation_time, generated_uuid, json_object, one_of, update_time
 from .users import IpAddress
@@ -64,6 +64,11 @@ class ApiKey(Base):
     usage_count: Mapped[int] = mapped_column(server_default="0")
     usage_reset_at: Mapped[datetime | None]
     usage_limit: Mapped[int | None]
+    # A key made by `keys roll` is counted against the first key of its line of rolls, so that rolling renews no use
+    # and the old key in its grace and its successor share one allowance; NULL: against its own row.
+    allowance_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
+    # Loaded with the key (one join, on the primary key), so that a key's uses are read with it.
+    allowance: Mapped[ApiKey | None] = relationship(remote_side="ApiKey.id", lazy="joined", join_depth=1)
 
     revoked_at: Mapped[datetime | None]
     revoked_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -89,6 +94,11 @@ class ApiKey(Base):
         CheckConstraint("usage_limit > 0", name="usage_limit_positive"),
         CheckConstraint("(status = 'revoked') = (revoked_at IS NOT NULL)", name="revocation_recorded"),
     )
+
+    @property
+    def uses(self) -> int:
+        """The uses counted against the key's allowance: its line of rolls' (allowance_id says why)."""
+        return (self.allowance or self).usage_count
 
     def revoke(self, *, by: uuid.UUID | None, reason: str, at: datetime) -> None:
         """Revoked at once, recording who, when and why: the one way a key is revoked, by whatever command."""
