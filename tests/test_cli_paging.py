@@ -7,7 +7,7 @@ import shlex
 
 import pytest
 
-from tenantadmin.services import members
+from tenantadmin.services import keys, members
 
 from .conftest import OPERATOR, OWNER, join
 
@@ -82,3 +82,33 @@ def test_fields_choose_the_columns_and_the_json_keys(cli, invited):
 def test_a_bad_page_option_exits_2(cli, invited, args, complaint):
     run = cli("members", "list", "acme", *args)
     assert run.code == 2 and complaint in run.stderr and run.stdout == ""
+
+
+@pytest.fixture
+def issued(engine, organization):
+    """Seven keys of acme's owner, the second, fourth and sixth revoked: newest first, their names."""
+    join(engine, OWNER, role="owner")
+    made = [keys.issue(engine, OPERATOR, "acme", OWNER, name=f"key-{number}").key for number in range(7)]
+    for revoked in made[1:6:2]:
+        keys.revoke(engine, OPERATOR, revoked.key_id, reason="a test")
+    return [key.key_id for key in reversed(made)]
+
+
+def test_keys_list_pages_newest_first(cli, issued):
+    shown, _followed = pages(cli, "keys", "list", "--limit", "3", "--fields", "key_id,name")
+    assert shown == [issued[0:3], issued[3:6], issued[6:7]]
+
+
+def test_a_status_that_sql_does_not_hold_still_fills_each_page(cli, issued):
+    """A key's shown status is decided on each record: the pages skip the revoked ones, and are full all the same."""
+    active = issued[0::2]  # key-6, key-4, key-2, key-0
+    shown, followed = pages(cli, "keys", "list", "--status", "active", "--limit", "2", "--fields", "key_id")
+    assert shown == [active[0:2], active[2:4]] and len(followed) == 1
+
+
+def test_a_cursor_of_another_list_is_refused(cli, issued):
+    run = cli("keys", "list", "--limit", "1")
+    (line,) = run.stderr.splitlines()
+    cursor = line.rsplit(" ", 1)[1]
+    refused = cli("members", "list", "acme", "--after", cursor)
+    assert refused.code == 2 and "invalid cursor" in refused.stderr

@@ -13,7 +13,8 @@ from . import completion
 from .confirm import confirm
 from .context import Settings, output_options, pass_settings
 from .errors import REFUSED, Failure
-from .output import emit_record, emit_table, message, plain, to_json, warn
+from .listing import emit_page, list_options
+from .output import emit_record, message, plain, to_json, warn
 
 COLUMNS = [
     ("key_prefix", "key"),
@@ -109,16 +110,26 @@ def issue(
     shell_complete=completion.one_of(choices.KEY_STATUSES),
     help=f"Only keys that are {choices.one_of(choices.KEY_STATUSES)}.",
 )
+@list_options
 @output_options
 @pass_settings
-def list_(settings: Settings, org: str | None, user: str | None, status: str | None) -> None:
+def list_(
+    settings: Settings,
+    org: str | None,
+    user: str | None,
+    status: str | None,
+    limit: int,
+    after: str | None,
+    fields: tuple[str, ...],
+) -> None:
     """List keys, newest first (never a secret or a hash).
 
     \b
     Example:
       tenantadmin keys list --org acme --status active
     """
-    emit_table(settings, service.list_(settings.engine(), org=org, user=user, status=status), COLUMNS)
+    found = service.page(settings.engine(), org=org, user=user, status=status, after=after, limit=limit)
+    emit_page(settings, found, COLUMNS, service.KeyRecord, fields)
 
 
 @keys.command()

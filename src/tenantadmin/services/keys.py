@@ -30,7 +30,7 @@ from tenantadmin.store.models import (
     User,
 )
 
-from . import choices, credentials, validation
+from . import choices, credentials, pages, validation
 from .actor import Actor
 from .organizations import find, lifecycle, tags_of, usable
 from .unit import Bind, Unit, reading, store_of, transaction, unit
@@ -367,13 +367,29 @@ def show(bind: Bind, key_id: str) -> KeyRecord:
         return record_of(key, user, organization, replaced_by=successors.get(key.key_id))
 
 
+_SORT = pages.Keyset("keys", [ApiKey.created_at, ApiKey.id], descending=True)  # newest first
+
+
 def list_(bind: Bind, *, org: str | None = None, user: str | None = None, status: str | None = None) -> list[KeyRecord]:
-    """Newest first; ``status`` is as shown (one of choices.KEY_STATUSES)."""
+    """Every key (``page``'s order): what a screen shows whole."""
+    return page(bind, org=org, user=user, status=status, limit=None).records
+
+
+def page(
+    bind: Bind,
+    *,
+    org: str | None = None,
+    user: str | None = None,
+    status: str | None = None,
+    after: str | None = None,
+    limit: int | None = pages.DEFAULT_LIMIT,
+) -> pages.Page[KeyRecord]:
+    """Newest first, ``limit`` at a time from after the cursor ``after``; ``status`` is as shown (one of
+    choices.KEY_STATUSES), which a key's columns and the time decide together, so it is checked on each record."""
     statement = (
         sa.select(ApiKey, User, Organization)
         .join(User, User.id == ApiKey.user_id)
         .outerjoin(Organization, Organization.id == ApiKey.organization_id)
-        .order_by(ApiKey.created_at.desc(), ApiKey.key_id)
     )
     now = datetime.now(UTC)
     if status is not None and status not in choices.KEY_STATUSES:
@@ -387,11 +403,14 @@ def list_(bind: Bind, *, org: str | None = None, user: str | None = None, status
         if user is not None:
             statement = statement.where(User.email == validation.email(user))
         successors = _successors(bind, session, roll_tags)
-        records = [
-            record_of(key, owner, organization, now, replaced_by=successors.get(key.key_id))
-            for key, owner, organization in session.execute(statement)
-        ]
-    return [record for record in records if status is None or record.status == status]
+        return _SORT.read(
+            lambda query: session.execute(query).all(),
+            statement,
+            after,
+            limit,
+            lambda row: record_of(row[0], row[1], row[2], now, replaced_by=successors.get(row[0].key_id)),
+            None if status is None else lambda record: record.status == status,
+        )
 
 
 def verify(bind: Bind, token: str, *, ip: str | None = None) -> Verification:

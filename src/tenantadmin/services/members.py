@@ -467,5 +467,10 @@ def page(
         if not include_past:
             statement = statement.where(Membership.status.not_in([MembershipStatus.LEFT, MembershipStatus.REVOKED]))
         now = datetime.now(UTC)
-        rows = session.execute(_SORT.select(statement, after, limit)).all()
-        return _SORT.page(rows, limit, lambda row: record_of(row[0], row[1], now))
+        return _SORT.read(
+            lambda query: session.execute(query).all(),
+            statement,
+            after,
+            limit,
+            lambda row: record_of(row[0], row[1], now),
+        )

@@ -49,9 +49,38 @@ class Keyset:
     columns: Sequence[sa.ColumnElement[Any] | QueryableAttribute[Any]]
     descending: bool = False
 
-    def select(self, statement: Statement, after: str | None, count: int | None) -> Statement:
-        """``statement`` sorted, from after the cursor, one more than ``count`` (which says whether more exist; None:
-        every one); the sort key is read too, at the end of each row, for the cursor."""
+    def read(
+        self,
+        execute: Callable[[Statement], Sequence[Any]],
+        statement: Statement,
+        after: str | None,
+        count: int | None,
+        record: Callable[[Any], Record],
+        keep: Callable[[Record], bool] | None = None,
+    ) -> Page[Record]:
+        """A page: ``count`` records (None: every one) of the rows of ``statement`` after the cursor ``after``, each
+        made by ``record``, with the cursor of the next page when more exist. A record ``keep`` refuses (a condition
+        SQL does not hold, such as a key's shown status) is passed over, and reading goes on until the page is full;
+        one more record than the page is read, so that "more exist" is never said of an empty page."""
+        kept: list[tuple[Record, Any]] = []
+        while True:
+            rows = execute(self._select(statement, after, count))
+            more = count is not None and len(rows) > count
+            rows = rows[:count] if count is not None else rows
+            for row in rows:
+                made = record(row)
+                if keep is None or keep(made):
+                    kept.append((made, row))
+            if not more or (count is not None and len(kept) > count):
+                break
+            after = self._cursor(rows[-1])
+        if count is None or len(kept) <= count:
+            return Page([made for made, _row in kept], None)
+        return Page([made for made, _row in kept[:count]], self._cursor(kept[count - 1][1]))
+
+    def _select(self, statement: Statement, after: str | None, count: int | None) -> Statement:
+        """``statement`` sorted, from after the cursor, one more than ``count``; the sort key is read too, at the end
+        of each row, for the cursor."""
         order = [column.desc() if self.descending else column.asc() for column in self.columns]
         statement = statement.add_columns(*self.columns).order_by(*order)
         if count is not None:
@@ -61,20 +90,19 @@ class Keyset:
         key, bound = sa.tuple_(*self.columns), sa.tuple_(*(sa.literal(value) for value in self._decode(after)))
         return statement.where(key < bound if self.descending else key > bound)
 
-    def page(self, rows: Sequence[Any], count: int | None, record: Callable[[Any], Record]) -> Page[Record]:
-        """The records of the rows ``select`` read, and the cursor after the last when more exist."""
-        shown = list(rows if count is None else rows[:count])
-        more = count is not None and len(rows) > count
-        return Page(
-            [record(row) for row in shown], self._encode(tuple(shown[-1])[-len(self.columns) :]) if more else None
-        )
+    def _cursor(self, row: Any) -> str:
+        return self._encode(tuple(row)[-len(self.columns) :])
 
     def _encode(self, key: tuple[Any, ...]) -> str:
         values = [
             value.isoformat() if isinstance(value, datetime) else str(value) if isinstance(value, uuid.UUID) else value
             for value in key
         ]
-        return base64.urlsafe_b64encode(json.dumps([self.name, *values], separators=(",", ":")).encode()).decode().rstrip("=")
+        return (
+            base64.urlsafe_b64encode(json.dumps([self.name, *values], separators=(",", ":")).encode())
+            .decode()
+            .rstrip("=")
+        )
 
     def _decode(self, cursor: str) -> list[Any]:
         refused = InvalidInput(
