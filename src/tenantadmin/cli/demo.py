@@ -20,13 +20,13 @@ from .output import emit_record
 def demo(settings: Settings) -> None:
     """Fill an empty database with sample organizations, members, invitations, keys and their events.
 
-    It takes seconds: 24 organizations, made through the same services as every other command (each
-    change recorded by its event), in one transaction, so that an interrupted demo leaves the database
-    empty. Progress is shown on stderr at a terminal (none with -q).
+    24 organizations, made through the same services as every other command (each change
+    recorded by its event), in one transaction: an interrupted demo leaves the database empty.
+    Progress is shown on stderr at a terminal (none with -q).
 
     Refused (exit 1) before anything is made when the database already holds any organization or
-    event: sample tenants must never mix with real ones, in a log that keeps every event for ever, so
-    there is no --yes. Point --database-url or --context at an empty database instead.
+    event: sample tenants must never mix with real ones in a log that keeps every event for ever,
+    so there is no --yes. Give it an empty database instead (with --context or --database-url).
 
     Every demo member's password is "demo-password-not-for-production".
 
