@@ -115,6 +115,53 @@ def test_org_and_actor_are_their_tags(engine, log):
         EventFilter(org="Not A Slug")
 
 
+def test_a_reused_org_slug_selects_the_organization_holding_it_and_names_the_other(engine, cli):
+    """``--org acme`` once acme was deleted and its slug taken again: the events of the organization that holds the
+    slug now (as ``orgs show acme`` shows), and on stderr which one that is and how to see the other's, by id."""
+    first = organizations.create(engine, ADA, name="Acme", slug="acme")
+    organizations.suspend(engine, ADA, "acme", reason="unpaid")
+    organizations.delete(engine, ADA, "acme")
+    second = organizations.create(engine, ADA, name="Acme Again", slug="acme")
+    organizations.update(engine, ADA, "acme", city="Lyon")
+
+    scoped = audit.scoped(engine, EventFilter(org="acme"))
+    assert scoped.shown is not None and scoped.shown.id == second.id
+    assert [(other.id, other.name, other.status) for other in scoped.others] == [(first.id, "Acme", "deleted")]
+    assert [record.organization_id for record in audit.list_(engine, scoped.selection)] == [second.id] * 2
+
+    for command in ("list", "tail"):
+        run = cli("events", command, "--org", "acme", "--json")
+        assert run.code == 0, run.stderr
+        assert [record["event_type"] for record in run.json()] == ["organization.created", "organization.updated"]
+        assert "Acme Again" in run.stderr and str(second.id) in run.stderr
+        assert f"--tag org_id={first.id}" in run.stderr and run.stderr.count("\n") == 1, run.stderr
+    other = cli("events", "list", "--tag", f"org_id={first.id}", "--json")
+    assert [record["event_type"] for record in other.json()] == [
+        "organization.created",
+        "organization.suspended",
+        "organization.deleted",
+    ]
+    assert cli("-q", "events", "list", "--org", "acme").stderr == ""
+
+
+def test_a_slug_renamed_away_and_taken_again_selects_its_new_holder(engine):
+    first = organizations.create(engine, ADA, name="Acme", slug="acme")
+    organizations.update(engine, ADA, "acme", slug="acme-old")
+    second = organizations.create(engine, ADA, name="New Acme", slug="acme")
+    scoped = audit.scoped(engine, EventFilter(org="acme"))
+    assert scoped.shown is not None and scoped.shown.id == second.id
+    assert [other.id for other in scoped.others] == [first.id]
+    assert [record.event_type for record in audit.list_(engine, scoped.selection)] == ["organization.created"]
+
+
+def test_a_slug_that_named_one_organization_selects_as_before_and_says_nothing_more(engine, log, cli):
+    scoped = audit.scoped(engine, EventFilter(org="acme"))
+    assert scoped == audit.Scoped(EventFilter(org="acme"), None, ())
+    run = cli("events", "list", "--org", "acme")
+    assert run.code == 0 and run.stderr == "", run.stderr
+    assert audit.scoped(engine, EventFilter(org="ghost")).shown is None
+
+
 def test_since_is_inclusive_and_until_exclusive_on_the_recorded_time(engine, log):
     at = [record.created_at for record in log]
     assert listed(engine, since=at[3]) == labels(log[3:])

@@ -464,15 +464,15 @@ def test_update_records_before_and_after_of_only_the_changed_fields(connection, 
     )
 
     updated = organizations.update(
-        connection, operator, "acme", name="Acme Corp", city="Paris", subscription_tier="team"
+        connection, operator, "acme", name="Acme Corp", city="Paris", subscription_tier="enterprise"
     )
 
-    assert updated.name == "Acme Corp" and updated.city == "Paris" and updated.subscription_tier == "team"
+    assert updated.name == "Acme Corp" and updated.city == "Paris" and updated.subscription_tier == "enterprise"
     assert updated.updated_at >= created.updated_at
     (recorded,) = of_type(connection, "organization.updated", org_id=str(created.id))
     assert recorded.event.data == {
         "before": {"name": "Acme", "subscription_tier": "pro"},
-        "after": {"name": "Acme Corp", "subscription_tier": "team"},
+        "after": {"name": "Acme Corp", "subscription_tier": "enterprise"},
     }
     assert dict(recorded.event.tags) == {"org": "acme", "org_id": str(created.id)}
     assert row_of(connection, "acme")["name"] == "Acme Corp"
@@ -692,7 +692,7 @@ def test_delete_keeps_the_row_revokes_its_keys_and_voids_its_invitations(engine,
 
     before = state(engine)
     one_line_refusal(cli("orgs", "delete", str(created.id), "--yes"), 1)  # already deleted
-    one_line_refusal(cli("orgs", "show", "acme"), 1)  # a deleted slug names nothing
+    one_line_refusal(cli("orgs", "delete", "acme", "--yes"), 1)  # by its slug too
     assert state(engine) == before
 
 
@@ -705,6 +705,47 @@ def test_a_suspended_organization_can_be_deleted(connection, operator):
     assert recorded.event.data["from_status"] == "suspended"
     with pytest.raises(InvalidState):
         organizations.reactivate(connection, operator, str(deleted.id))
+
+
+@pytest.mark.parametrize(
+    ("args", "refusal"),
+    [
+        (["reactivate", "acme"], "acme is already active"),
+        (["update", "acme", "--name", "Acme"], "acme already has those values"),
+    ],
+)
+def test_a_refusal_of_an_active_organization_reads_naturally(engine, operator, cli, args, refusal):
+    """Not "organization 'acme' is active: it cannot be active" (issue 11, requirement 7)."""
+    organizations.create(engine, operator, name="Acme", slug="acme")
+    run = cli("orgs", *args)
+    one_line_refusal(run, 1)
+    assert run.stderr == f"Error: {refusal}\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "refusal"),
+    [
+        (["suspend", "acme", "--reason", "again"], "acme is already suspended"),
+        (["update", "acme", "--slug", "acme"], "acme already has those values"),
+    ],
+)
+def test_a_refusal_of_a_suspended_organization_reads_naturally(engine, operator, cli, args, refusal):
+    organizations.create(engine, operator, name="Acme", slug="acme")
+    organizations.suspend(engine, operator, "acme", reason="unpaid")
+    run = cli("orgs", *args)
+    one_line_refusal(run, 1)
+    assert run.stderr == f"Error: {refusal}\n"
+
+
+@pytest.mark.parametrize(
+    "args", [["suspend", "acme", "--reason", "r"], ["reactivate", "acme"], ["update", "acme", "--city", "Lyon"]]
+)
+def test_a_refusal_of_a_deleted_organization_says_it_was_deleted(engine, operator, cli, args):
+    organizations.create(engine, operator, name="Acme", slug="acme")
+    organizations.delete(engine, operator, "acme")
+    run = cli("orgs", *args)
+    one_line_refusal(run, 1)
+    assert run.stderr == "Error: acme was deleted\n"
 
 
 # --- list and show ---------------------------------------------------------------------------------------------------
@@ -828,6 +869,27 @@ def test_show_of_an_unknown_organization_exits_1_with_one_line(engine, cli, ref)
     one_line_refusal(run, 1)
     assert ref in run.stderr
     one_line_refusal(cli("orgs", "show", ref, "--json"), 1)
+
+
+def test_a_deleted_organization_can_be_shown_by_its_slug(engine, operator, cli):
+    created = organizations.create(engine, operator, name="Acme", slug="acme")
+    organizations.delete(engine, operator, "acme")
+    assert organizations.show(engine, "acme").id == created.id
+    run = cli("orgs", "show", "acme", "--json")
+    assert run.code == 0, run.stderr
+    assert run.json()["id"] == str(created.id) and run.json()["status"] == "deleted"
+
+
+def test_a_reused_slug_shows_the_live_organization_else_the_last_deleted(engine, operator, cli):
+    first = organizations.create(engine, operator, name="Acme", slug="acme")
+    organizations.delete(engine, operator, "acme")
+    second = organizations.create(engine, operator, name="Acme Again", slug="acme")
+    assert cli("orgs", "show", "acme", "--json").json()["id"] == str(second.id)
+    organizations.delete(engine, operator, "acme")
+    assert organizations.show(engine, "acme").id == second.id  # both deleted: the one deleted last
+    third = organizations.create(engine, operator, name="Acme Third", slug="acme")
+    assert organizations.show(engine, "acme").id == third.id
+    assert organizations.show(engine, str(first.id)).name == "Acme"
 
 
 @pytest.mark.parametrize("slug", ["deadbeefdeadbeefdeadbeefdeadbeef", "12345678-1234-1234-1234-123456789abc"])

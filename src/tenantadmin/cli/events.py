@@ -80,6 +80,21 @@ def _filter(
     )
 
 
+def _scoped(settings: Settings, selection: audit.EventFilter) -> audit.EventFilter:
+    """The filter as it is read (audit.scoped): when --org is a slug that has named several organizations, one line on
+    stderr says whose events these are, and how to see the others'."""
+    scoped = audit.scoped(settings.engine(), selection)
+    if scoped.shown is not None:
+        others = ", ".join(f"--tag org_id={other.id} ({other.name}, {other.status})" for other in scoped.others)
+        message(
+            settings,
+            f"{selection.org} has named {len(scoped.others) + 1} organizations: these events are of"
+            f" {scoped.shown.name} (id {scoped.shown.id}), as `orgs show {selection.org}` shows it;"
+            f" for the {'other' if len(scoped.others) == 1 else 'others'}: {others}",
+        )
+    return scoped.selection
+
+
 @click.group()
 def events() -> None:
     """The audit log: list, tail (and follow), show.
@@ -110,7 +125,7 @@ def list_(settings: Settings, format_: str | None, limit: int, reverse: bool, **
     Example:
       tenantadmin events list --org acme --type 'api_key.*' --since 7d --reverse
     """
-    found = audit.list_(settings.engine(), _filter(**selection), limit=limit, reverse=reverse)
+    found = audit.list_(settings.engine(), _scoped(settings, _filter(**selection)), limit=limit, reverse=reverse)
     _printer(settings, _format(settings, format_), found)
 
 
@@ -139,7 +154,7 @@ def tail(settings: Settings, format_: str | None, lines: int, follow: bool, **se
     if follow and chosen == "json":
         chosen = "ndjson"  # an array cannot be printed before it ends; a line per event can
     engine = settings.engine()
-    selected = _filter(**selection)
+    selected = _scoped(settings, _filter(**selection))
     if follow:
         audit.followable(selected)  # refused before anything is printed
     last = audit.tail(engine, selected, count=lines)

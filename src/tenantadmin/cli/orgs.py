@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from tenantadmin.services import choices, organizations
+from tenantadmin.services import choices, organizations, validation
 
 from .confirm import confirm
 from .context import Callback, Settings, output_options, pass_settings
@@ -32,12 +32,19 @@ FieldValue = str | dict[str, Any] | None
 
 
 def _json_object(_ctx: click.Context, param: click.Parameter, value: str | None) -> dict[str, Any] | None:
+    """The option's JSON, parsed; the service checks what it holds (validation.json_object), but what json.loads
+    itself cannot read is said here: nesting past Python's recursion limit, a number of more digits than it
+    converts."""
     if value is None:
         return None
     try:
         parsed = json.loads(value)
     except json.JSONDecodeError as error:
         raise click.BadParameter(f"not JSON: {error.msg}", param=param) from None
+    except RecursionError:
+        raise click.BadParameter(f"too deep: at most {validation.JSON_DEEPEST} levels", param=param) from None
+    except ValueError:
+        raise click.BadParameter("a number has too many digits", param=param) from None
     if not isinstance(parsed, dict):
         raise click.BadParameter("a JSON object, like '{\"seats\": 10}'", param=param)
     return parsed
@@ -48,7 +55,7 @@ def organization_fields(command: Callback) -> Callback:
     for name, help_text in reversed(
         [
             ("description", "What the organization is."),
-            ("domain", "Its internet domain."),
+            ("domain", "Its internet domain, a host name (acme.example)."),
             ("email", "Contact email."),
             ("phone", "Contact phone."),
             ("website", "Its website."),
@@ -58,14 +65,21 @@ def organization_fields(command: Callback) -> Callback:
             ("state", "State or region."),
             ("country", "Country."),
             ("postal-code", "Postal code."),
-            ("tier", f"Subscription tier (default: {choices.DEFAULT_TIER})."),
+            ("tier", f"Subscription tier: {choices.one_of(choices.TIERS)} (default: {choices.DEFAULT_TIER})."),
         ]
     ):
         command = click.option(f"--{name}", help=help_text)(command)
+    limits = f"at most {validation.JSON_LARGEST // 1024} KiB and {validation.JSON_DEEPEST} levels deep"
     command = click.option(
-        "--settings", "settings_object", callback=_json_object, metavar="JSON", help="Settings, a JSON object."
+        "--settings",
+        "settings_object",
+        callback=_json_object,
+        metavar="JSON",
+        help=f"Settings, a JSON object ({limits}).",
     )(command)
-    return click.option("--metadata", callback=_json_object, metavar="JSON", help="Metadata, a JSON object.")(command)
+    return click.option(
+        "--metadata", callback=_json_object, metavar="JSON", help=f"Metadata, a JSON object ({limits})."
+    )(command)
 
 
 def _given(options: Mapping[str, FieldValue]) -> dict[str, FieldValue]:
@@ -124,7 +138,8 @@ def list_(settings: Settings, status: str | None, search: str | None) -> None:
 @output_options
 @pass_settings
 def show(settings: Settings, org: str) -> None:
-    """Show one organization (by slug or id), with its member and key counts.
+    """Show one organization (by slug or id), with its member and key counts. A slug names the organization that
+    holds it, else the one deleted last that had it.
 
     \b
     Example:

@@ -22,7 +22,8 @@ from sqlalchemy.engine import Connection
 from tenantadmin.errors import InvalidInput, NotFound
 from tenantadmin.store.eventstore import EventStore, Query, SequencedEvent, tag_strings
 
-from . import validation
+from . import organizations, validation
+from .organizations import SlugHolder
 from .unit import Bind, connected, store_of
 
 GLOB_CHARACTERS = frozenset("*?[")
@@ -225,6 +226,29 @@ def parse(text: str, *, now: datetime | None = None) -> EventFilter:
 
 def _known() -> str:
     return f"the keys are {', '.join(sorted(FILTER_KEYS))}"
+
+
+@dataclass(frozen=True)
+class Scoped:
+    """A filter as it is to be read. When its ``org`` is a slug that has named several organizations (one deleted or
+    renamed, and the slug taken again), the events of them all carry the tag ``org=<slug>``: the filter is narrowed
+    to the one the slug names (``shown``, the one ``orgs show <slug>`` shows) by its ``org_id``, and ``others`` are
+    the rest, which a front end says how to see. Else the filter as given, ``shown`` None."""
+
+    selection: EventFilter
+    shown: SlugHolder | None
+    others: tuple[SlugHolder, ...]
+
+
+def scoped(bind: Bind, selection: EventFilter) -> Scoped:
+    """``selection`` scoped to one organization (``Scoped``); as given when it names an ``org_id`` of its own."""
+    if selection.org is None or "org_id" in selection.tags:
+        return Scoped(selection, None, ())
+    found = organizations.holders(bind, selection.org)
+    if len(found) < 2:
+        return Scoped(selection, None, ())
+    shown, *others = found
+    return Scoped(replace(selection, tags={**selection.tags, "org_id": str(shown.id)}), shown, tuple(others))
 
 
 def list_(bind: Bind, selection: EventFilter, *, limit: int = 50, reverse: bool = False) -> list[EventRecord]:

@@ -25,7 +25,8 @@ Source = EventSource  # where an action comes from, as an Actor says it: Source.
 DEFAULT_ROLE = MemberRole.MEMBER.value
 DEFAULT_KEY_TYPE = KeyType.PERSONAL.value
 DEFAULT_TIER = "free"
-# The subscription tiers forms offer (the column takes any text: a tier set by a script stays, and is offered too).
+# The subscription tiers: an organization's is one of these, on create and on update (validation.tier). The column
+# takes any text, so a tier written before this rule, or by other means, stays until an update changes it.
 TIERS: tuple[str, ...] = ("free", "starter", "pro", "enterprise")
 
 INVITATION_DEFAULT = timedelta(days=7)

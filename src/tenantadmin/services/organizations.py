@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tenantadmin.errors import Conflict, InvalidInput, InvalidState, NotFound
-from tenantadmin.store.eventstore import Query, QueryItem
+from tenantadmin.store.eventstore import Query, QueryItem, SequencedEvent
 from tenantadmin.store.models import (
     SLUG_MAX_LENGTH,
     ApiKey,
@@ -29,7 +29,7 @@ from tenantadmin.store.models import (
 
 from . import choices, validation
 from .actor import Actor
-from .unit import Bind, Unit, reading, unit
+from .unit import Bind, Unit, reading, store_of, unit
 
 SLUG_EVENTS = ("organization.created", "organization.updated", "organization.deleted")
 LIFECYCLE_EVENTS = (
@@ -53,12 +53,11 @@ HOLDING_EVENTS = (
     "member.removed",
 )
 
-# What `update` may change, each with its longest length; the rest of the row is the service's to manage.
+# The text `update` may change, each with its longest length; besides, the slug, email, domain, subscription tier,
+# settings and metadata, each by a rule of its own (validation.py). The rest of the row is the service's to manage.
 TEXT_FIELDS = {
     "name": 255,
     "description": 10_000,
-    "domain": 255,
-    "email": 255,
     "phone": 50,
     "website": 500,
     "address_line1": 255,
@@ -67,9 +66,7 @@ TEXT_FIELDS = {
     "state": 100,
     "country": 100,
     "postal_code": 20,
-    "subscription_tier": 50,
 }
-REQUIRED_FIELDS = frozenset({"name", "subscription_tier"})
 
 
 @dataclass(frozen=True)
@@ -122,14 +119,17 @@ def tags_of(organization: Organization) -> dict[str, str]:
 
 
 def find(session: Session, ref: str) -> Organization:
-    """By id, or by slug among the organizations that are not deleted (a slug may look like an id: tried second)."""
+    """By id, or by slug (a slug may look like an id: tried second): the organization that holds the slug, else, as a
+    deleted organization keeps its slug while another may take it again, the one of them deleted last."""
     validation.storable(ref, "an organization")
-    by_slug = sa.and_(Organization.slug == ref, Organization.status != OrganizationStatus.DELETED)
     try:
         found = session.scalar(sa.select(Organization).where(Organization.id == uuid.UUID(ref)))
     except ValueError:
         found = None
-    found = found or session.scalar(sa.select(Organization).where(by_slug))
+    holder_first = (Organization.status == OrganizationStatus.DELETED, Organization.updated_at.desc())
+    found = found or session.scalar(
+        sa.select(Organization).where(Organization.slug == ref).order_by(*holder_first).limit(1)
+    )
     if found is None:
         raise NotFound(f"no organization {ref!r}")
     return found
@@ -142,14 +142,16 @@ def _clean(changes: dict[str, Any]) -> dict[str, Any]:
             cleaned[name] = validation.slug(value)
         elif name == "email":
             cleaned[name] = validation.email(value) if value else None
-        elif name in REQUIRED_FIELDS:
+        elif name == "domain":
+            cleaned[name] = validation.domain(value)
+        elif name == "subscription_tier":
+            cleaned[name] = validation.tier(value)
+        elif name == "name":
             cleaned[name] = validation.required_text(value, name, longest=TEXT_FIELDS[name])
         elif name in TEXT_FIELDS:
             cleaned[name] = validation.text(value, name, longest=TEXT_FIELDS[name])
         elif name in {"settings", "metadata"}:
-            if not isinstance(value, dict):
-                raise InvalidInput(f"{name} must be a JSON object")
-            cleaned[name] = value
+            cleaned[name] = validation.json_object(value, name)
         else:
             raise InvalidInput(f"an organization has no field {name!r} that can be set")
     return cleaned
@@ -229,7 +231,7 @@ def update(bind: Bind, actor: Actor, ref: str, **changes: Any) -> OrganizationRe
         }
         changed = {name: value for name, value in values.items() if current[name] != value}
         if not changed:
-            raise InvalidState(f"organization {organization.slug!r} already has those values")
+            raise InvalidState(f"{organization.slug} already has those values")
         tags: dict[str, str | list[str]] = dict(tags_of(organization))
         if "slug" in changed:
             tags["org"] = [organization.slug, new_slug]
@@ -254,10 +256,10 @@ def lifecycle(organization: Organization) -> QueryItem:
 
 def usable(organization: Organization, *, active: bool) -> Organization:
     """The organization, refused when deleted, or (``active``) when not active."""
-    if organization.status == OrganizationStatus.DELETED or (
-        active and organization.status != OrganizationStatus.ACTIVE
-    ):
-        raise InvalidState(f"organization {organization.slug!r} is {organization.status}")
+    if organization.status == OrganizationStatus.DELETED:
+        raise InvalidState(f"{organization.slug} was deleted")
+    if active and organization.status != OrganizationStatus.ACTIVE:
+        raise InvalidState(f"{organization.slug} is {organization.status}: reactivate it first")
     return organization
 
 
@@ -278,15 +280,12 @@ def reactivate(bind: Bind, actor: Actor, ref: str) -> OrganizationRecord:
 def _move(
     bind: Bind, actor: Actor, ref: str, event: str, target: OrganizationStatus, data: dict[str, Any]
 ) -> OrganizationRecord:
-    allowed = {
-        OrganizationStatus.SUSPENDED: {OrganizationStatus.ACTIVE, OrganizationStatus.INACTIVE},
-        OrganizationStatus.ACTIVE: {OrganizationStatus.SUSPENDED, OrganizationStatus.INACTIVE},
-    }[target]
+    """Suspend or reactivate: from any status but deleted (usable) and ``target`` itself."""
     with unit(bind, actor) as work:
         found = work.decide(lambda session: find(session, ref), lambda organization: Query((lifecycle(organization),)))
         organization = usable(found, active=False)
-        if organization.status not in allowed:
-            raise InvalidState(f"organization {organization.slug!r} is {organization.status}: it cannot be {target}")
+        if organization.status == target:
+            raise InvalidState(f"{organization.slug} is already {target}")
         work.record(
             event,
             {"from_status": str(organization.status), "to_status": str(target), **data},
@@ -364,6 +363,45 @@ def _with_counts(session: Session, organization: Organization) -> OrganizationRe
     members, keys = _counts()
     found = session.execute(sa.select(members, keys).where(Organization.id == organization.id)).one()
     return record_of(organization, found[0], found[1])
+
+
+@dataclass(frozen=True)
+class SlugHolder:
+    """An organization that has had a slug: its id, and its name and status now."""
+
+    id: uuid.UUID
+    name: str
+    status: str
+
+
+def holders(bind: Bind, slug: str) -> tuple[SlugHolder, ...]:
+    """The organizations that have had ``slug``: the one it names (``find``'s; when none has it now, the last to take
+    it) first, then the others in the order they took it. Read from the events that give and take slugs (each tagged
+    with the slugs it concerns), as a renamed organization's row no longer says the slug it had."""
+    query = Query.of(types=SLUG_EVENTS, tags={"org": slug})
+    with reading(bind) as session:
+        taken = store_of(bind).read(query, connection=session.connection()).events
+        ids = [found for found in dict.fromkeys(map(_organization_id, taken)) if found is not None]
+        rows = {row.id: row for row in session.scalars(sa.select(Organization).where(Organization.id.in_(ids)))}
+        order = [rows[known] for known in ids if known in rows]
+        if not order:
+            return ()
+        try:
+            named = find(session, slug)
+        except NotFound:
+            named = order[-1]
+        if named not in order:  # a row with the slug that no event gave it (written by other means)
+            named = order[-1]
+        others = [row for row in order if row is not named]
+        return tuple(SlugHolder(row.id, row.name, str(row.status)) for row in [named, *others])
+
+
+def _organization_id(sequenced: SequencedEvent) -> uuid.UUID | None:
+    """The ``org_id`` tag of an event, which every event tenantadmin records about an organization carries."""
+    try:
+        return uuid.UUID(str(sequenced.event.tags["org_id"]))
+    except (KeyError, ValueError):
+        return None
 
 
 def show(bind: Bind, ref: str) -> OrganizationRecord:

@@ -1,13 +1,19 @@
 """The rules for what an operator types, shared by every front end (the TUI validates forms with these as you type).
 
-Each function returns the value in its canonical form or raises InvalidInput with a one-line reason.
+Each function returns the value in its canonical form or raises InvalidInput with a one-line reason. Every pattern
+matches the whole value (``fullmatch``: a ``$`` alone would let a trailing newline through) and reads ASCII only
+(``re.ASCII``: ``\\d`` would take any script's digits, ``٣d`` as three days).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
 
 from tenantadmin.errors import InvalidInput
 from tenantadmin.store.eventstore import TAG_KEY_PATTERN
@@ -16,10 +22,11 @@ from tenantadmin.store.models.api_keys import IpNetwork
 
 from . import choices
 
-_SLUG = re.compile(SLUG_PATTERN)
-_EMAIL = re.compile(EMAIL_PATTERN)
-_SCOPE = re.compile(r"^[a-z][a-z0-9_.:*-]{0,99}$")
-_DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
+_SLUG = re.compile(SLUG_PATTERN, re.ASCII)
+_EMAIL = re.compile(EMAIL_PATTERN, re.ASCII)
+_SCOPE = re.compile(r"[a-z][a-z0-9_.:*-]{0,99}", re.ASCII)
+_DURATION = re.compile(r"([0-9]+)\s*([smhdw])", re.ASCII)
+_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?", re.ASCII)  # a host name's label, as RFC 1123 has it
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
@@ -28,7 +35,7 @@ def slug(value: str) -> str:
         raise InvalidInput("a slug is required")
     if len(value) > SLUG_MAX_LENGTH:
         raise InvalidInput(f"invalid slug: at most {SLUG_MAX_LENGTH} characters (got {len(value)})")
-    if not _SLUG.match(value):
+    if not _SLUG.fullmatch(value):
         raise InvalidInput(
             f"invalid slug {value!r}: lower-case letters and digits, in words joined by single hyphens (acme-corp)"
         )
@@ -38,7 +45,7 @@ def slug(value: str) -> str:
 def email(value: str) -> str:
     """Normalised: trimmed and lower-cased, so that one address is one user whatever its case."""
     normalised = value.strip().lower()
-    if len(normalised) > 255 or not _EMAIL.match(normalised):
+    if len(normalised) > 255 or not _EMAIL.fullmatch(normalised):
         raise InvalidInput(f"invalid email address {value!r}")
     return normalised
 
@@ -74,6 +81,41 @@ def required_text(value: str | None, field: str, *, longest: int = 255) -> str:
     return cleaned
 
 
+def tier(value: str) -> str:
+    """One of choices.TIERS, exactly as it is listed there."""
+    if value not in choices.TIERS:
+        raise InvalidInput(f"invalid subscription tier {value!r}: one of {choices.one_of(choices.TIERS)}")
+    return value
+
+
+DOMAIN_LONGEST = 253  # characters of a host name in its ASCII form, as DNS limits it
+
+
+def domain(value: str | None) -> str | None:
+    """An internet domain: a host name of two labels or more (``acme.example``), not a URL. Trimmed, lower-cased,
+    a final dot dropped; None when blank. An internationalised one is taken in Unicode (``bücher.example``) or in its
+    ASCII form (``xn--bcher-kva.example``) and kept in Unicode, as Python's ``idna`` codec (IDNA 2003, with nameprep)
+    reads both; each label of the ASCII form is letters, digits and inner hyphens (RFC 1123), the last one not a
+    number (an IP address is not a domain)."""
+    cleaned = text(value, "domain")
+    if cleaned is None:
+        return None
+    refusal = InvalidInput(f"invalid domain {value!r}: a host name like acme.example, without scheme, path or port")
+    try:
+        ascii_form = cleaned.lower().removesuffix(".").encode("idna").decode("ascii")
+        labels = ascii_form.split(".")
+        if (
+            len(ascii_form) > DOMAIN_LONGEST
+            or len(labels) < 2
+            or not all(_LABEL.fullmatch(label) for label in labels)
+            or labels[-1].isdigit()
+        ):
+            raise refusal
+        return ascii_form.encode("ascii").decode("idna")
+    except UnicodeError:  # an empty or over-long label, or an xn-- label that is not Punycode
+        raise refusal from None
+
+
 def role(value: str) -> MemberRole:
     try:
         return MemberRole(value)
@@ -90,7 +132,7 @@ def key_type(value: str) -> KeyType:
 
 def scopes(values: list[str] | tuple[str, ...]) -> list[str]:
     for scope in values:
-        if not _SCOPE.match(scope):
+        if not _SCOPE.fullmatch(scope):
             raise InvalidInput(f"invalid scope {scope!r}: lower-case, like orgs:read or keys:*")
     return sorted(set(values))
 
@@ -108,6 +150,50 @@ def networks(values: list[str] | tuple[str, ...]) -> list[IpNetwork] | None:
 
 LARGEST_COUNT = 2**31 - 1  # the integer columns' range
 
+# An organization's metadata and settings are written into its events, which are kept for good: at most this many
+# bytes of JSON (UTF-8, without spaces), and this many levels of objects and arrays, the outermost object included.
+JSON_LARGEST = 16 * 1024
+JSON_DEEPEST = 8
+_JSON_INTEGERS = range(-(2**63), 2**63)  # what the event log's encoder takes: 64 bits
+
+
+def json_object(value: object, field: str) -> dict[str, Any]:
+    """``value``, a JSON object that can be kept: within JSON_DEEPEST and JSON_LARGEST; its keys text; its text
+    storable (``storable``); its numbers finite and of 64 bits (PostgreSQL takes no NaN, the log's encoder no more)."""
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{field} must be a JSON object")
+    _json_value(value, field, 1)
+    size = len(orjson.dumps(value))
+    if size > JSON_LARGEST:
+        raise InvalidInput(f"{field} is too large: {size / 1024:.1f} KiB of JSON, at most {JSON_LARGEST // 1024} KiB")
+    return value
+
+
+def _json_value(value: object, field: str, depth: int) -> None:
+    """Check ``value``, found ``depth`` levels down: recursion that ends at JSON_DEEPEST, however deep ``value``."""
+    if isinstance(value, dict | list):
+        if depth > JSON_DEEPEST:
+            raise InvalidInput(f"{field} is too deep: at most {JSON_DEEPEST} levels of objects and arrays")
+        if isinstance(value, dict):
+            for key in value:
+                if not isinstance(key, str):
+                    raise InvalidInput(f"{field} keys must be text, not {key!r}")
+                storable(key, field)
+        for item in value.values() if isinstance(value, dict) else value:
+            _json_value(item, field, depth + 1)
+    elif isinstance(value, str):
+        storable(value, field)
+    elif isinstance(value, bool) or value is None:
+        return
+    elif isinstance(value, int):
+        if value not in _JSON_INTEGERS:
+            raise InvalidInput(f"{field} holds a number too large: whole numbers of at most 64 bits")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidInput(f"{field} holds {value}, which is not a number JSON can hold")
+    else:
+        raise InvalidInput(f"{field} holds a {type(value).__name__}, which JSON cannot hold")
+
 
 def positive(value: int | None, field: str) -> int | None:
     if value is not None and not 1 <= value <= LARGEST_COUNT:
@@ -117,7 +203,7 @@ def positive(value: int | None, field: str) -> int | None:
 
 def duration(value: str) -> timedelta:
     """``90s``, ``15m``, ``2h``, ``7d``, ``2w``."""
-    match = _DURATION.match(value.strip().lower())
+    match = _DURATION.fullmatch(value.strip().lower())
     if not match:
         raise InvalidInput(f"invalid duration {value!r}: a number and a unit, like 15m, 2h, 7d or 2w")
     try:
@@ -129,7 +215,7 @@ def duration(value: str) -> timedelta:
 def moment(value: str, *, now: datetime | None = None, future: bool) -> datetime:
     """An ISO 8601 time (UTC unless it says otherwise), or a duration from now: ahead when ``future``, else ago."""
     now = now or datetime.now(UTC)
-    if _DURATION.match(value.strip().lower()):
+    if _DURATION.fullmatch(value.strip().lower()):
         span = duration(value)
         try:
             return now + span if future else now - span
@@ -169,6 +255,6 @@ def invitation_expiry(value: str | None, *, now: datetime | None = None) -> date
 def tag_filter(value: str) -> tuple[str, str]:
     """``key=value``, as events are tagged (org=acme, user=ada@example.com, key=k_3f9…)."""
     key, sep, tag_value = value.partition("=")
-    if not sep or not TAG_KEY_PATTERN.match(key) or not tag_value:
+    if not sep or not TAG_KEY_PATTERN.fullmatch(key) or not tag_value:
         raise InvalidInput(f"invalid tag filter {value!r}: key=value, like org=acme")
     return key, tag_value
