@@ -16,9 +16,9 @@ from .clirunner import Run, environment
 
 
 def at_terminal(*args: str, home: Path, columns: int = 80, rows: int = 24, **extra: str) -> Run:
-    """``tenantadmin *args`` with its standard streams on a terminal of ``columns`` by ``rows``, in no colour; what it
-    printed, its line ends as written (the terminal's \\r\\n made \\n again). stderr is the same terminal, so stdout
-    holds both."""
+    """``tenantadmin *args`` with its standard streams on a terminal of ``columns`` by ``rows``, in no colour, paged
+    by ``cat`` unless ``extra`` names a pager; what it printed, its line ends as written (the terminal's \\r\\n made
+    \\n again). stderr is the same terminal, so stdout holds both."""
     main, secondary = pty.openpty()
     fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
     variables = {key: value for key, value in environment(home, **extra).items() if key not in {"COLUMNS", "LINES"}}
@@ -27,7 +27,7 @@ def at_terminal(*args: str, home: Path, columns: int = 80, rows: int = 24, **ext
         stdin=secondary,
         stdout=secondary,
         stderr=secondary,
-        env={"NO_COLOR": "1"} | variables | {"TERM": "xterm"},
+        env={"NO_COLOR": "1", "PAGER": "cat"} | variables | {"TERM": "xterm"},
         close_fds=True,
     )
     os.close(secondary)

@@ -9,6 +9,7 @@ from tenantadmin.services import organizations
 
 from .clirunner import tenantadmin
 from .conftest import OPERATOR, url_text
+from .terminal import at_terminal
 
 
 def place(url) -> str:
@@ -82,29 +83,32 @@ def test_using_an_unknown_context_exits_2_listing_the_known_ones(prod, tmp_path)
 
 
 def test_a_changing_command_says_first_which_database_it_acts_on_and_as_whom(prod, engine, tmp_path, fresh_database):
-    run = tenantadmin("--context", "prod", "orgs", "create", "Acme", "--slug", "acme", home=tmp_path)
-    assert run.code == 0, run.stderr
+    run = at_terminal("--context", "prod", "orgs", "create", "Acme", "--slug", "acme", home=tmp_path)
+    assert run.code == 0, run.stdout
     where = place(fresh_database)
-    assert run.stderr.splitlines()[0] == f"using context prod: {where}, as ops@example.com"
-    assert prod not in run.stdout + run.stderr
+    assert run.stdout.splitlines()[0] == f"using context prod: {where}, as ops@example.com"
+    assert prod not in run.stdout
     (created,) = organizations.list_(engine)
     assert created.created_by is None  # ops@example.com has no account: the actor is recorded in the event
     events = tenantadmin("--context", "prod", "events", "list", "--json", home=tmp_path).json()
     assert events[-1]["metadata"]["actor_email"] == "ops@example.com"
 
 
-def test_reading_commands_and_quiet_ones_say_nothing_of_it(prod, tmp_path):
-    listed = tenantadmin("--context", "prod", "orgs", "list", home=tmp_path)
-    assert listed.code == 0 and "using context" not in listed.stderr
-    quiet = tenantadmin("--context", "prod", "-q", "orgs", "create", "Acme", "--slug", "acme", home=tmp_path)
-    assert (quiet.code, quiet.stderr) == (0, "")
+def test_reading_quiet_and_piped_commands_say_nothing_of_it(prod, tmp_path):
+    """A script's stderr keeps one line per outcome: the database is named to a person at a terminal."""
+    listed = at_terminal("--context", "prod", "orgs", "list", home=tmp_path)
+    assert listed.code == 0 and "using context" not in listed.stdout
+    quiet = at_terminal("--context", "prod", "-q", "orgs", "create", "Acme", "--slug", "acme", home=tmp_path)
+    assert quiet.code == 0 and "using context" not in quiet.stdout
+    piped = tenantadmin("--context", "prod", "orgs", "create", "Globex", "--slug", "globex", home=tmp_path)
+    assert (piped.code, piped.stderr) == (0, "created organization globex\n")
 
 
 def test_actor_beats_the_contexts_default(prod, tmp_path):
-    run = tenantadmin(
+    run = at_terminal(
         "--context", "prod", "--actor", OPERATOR.email, "orgs", "create", "Acme", "--slug", "acme", home=tmp_path
     )
-    assert run.code == 0 and run.stderr.splitlines()[0].endswith(f", as {OPERATOR.email}")
+    assert run.code == 0 and run.stdout.splitlines()[0].endswith(f", as {OPERATOR.email}")
 
 
 def test_db_status_names_the_context_and_the_database(prod, tmp_path, fresh_database):

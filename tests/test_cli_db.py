@@ -91,9 +91,7 @@ def test_a_database_error_other_than_connecting_exits_3_with_one_line(databases,
         url = url_text(empty_database.set(username=role))
         run = tenantadmin("--database-url", url, "db", "upgrade", home=tmp_path)
         assert run.code == 3, run.stderr
-        announced, error = run.stderr.splitlines()  # which database it is about to change, then one line
-        assert announced.startswith(f"using {empty_database.database} on ")
-        assert error.startswith("Error: cannot migrate") and "permission denied" in error
+        assert run.stderr.count("\n") == 1 and "permission denied" in run.stderr
         assert schema_of(empty_database) == (None, 0)
     finally:
         with databases.admin.connect() as admin:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -34,9 +35,10 @@ class Settings:
 
     def announce(self) -> None:
         """Before a command changes anything on a server that is not the embedded one, say which (unless -q): an
-        operator with a production context must see it before the change, not after."""
+        operator with a production context must see it before the change, not after. At a terminal only: a script's
+        stderr keeps its one line per outcome (bad input gets one clear line), and no one reads it before the change."""
         choice = self.database()
-        if not choice.embedded and not self.quiet:
+        if not choice.embedded and not self.quiet and sys.stderr.isatty():
             who = self.actor_email or choice.actor
             click.echo(f"using {choice.where}{f', as {who}' if who else ''}", err=True)
 
