@@ -15,10 +15,10 @@ from pathlib import Path
 from .clirunner import Run, environment
 
 
-def at_terminal(*args: str, home: Path, columns: int = 80, rows: int = 24, **extra: str) -> Run:
+def at_terminal(*args: str, home: Path, columns: int = 80, rows: int = 24, typed: str = "", **extra: str) -> Run:
     """``tenantadmin *args`` with its standard streams on a terminal of ``columns`` by ``rows``, in no colour, paged
     by ``cat`` unless ``extra`` names a pager; what it printed, its line ends as written (the terminal's \\r\\n made
-    \\n again). stderr is the same terminal, so stdout holds both."""
+    \\n again). stderr is the same terminal, so stdout holds both. ``typed`` is what the operator types at it."""
     main, secondary = pty.openpty()
     fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
     variables = {key: value for key, value in environment(home, **extra).items() if key not in {"COLUMNS", "LINES"}}
@@ -31,6 +31,7 @@ def at_terminal(*args: str, home: Path, columns: int = 80, rows: int = 24, **ext
         close_fds=True,
     )
     os.close(secondary)
+    os.write(main, typed.encode())
     chunks = []
     while True:
         try:

@@ -7,6 +7,9 @@ import pytest
 
 from tenantadmin.services import credentials
 
+from .conftest import url_text
+from .terminal import at_terminal
+
 KEY = credentials.new_key()
 INVITATION = credentials.new_invitation_token()
 # What must never show: all but the public part of each (an API key's ``ta_<key id>``, an invitation's ``tainv_``).
@@ -45,3 +48,19 @@ def test_the_public_part_of_a_pasted_key_still_names_it(cli):
     run = cli("keys", "show", KEY.token.upper())
     assert run.code == 1
     assert KEY.prefix.upper() in run.stderr
+
+
+def test_the_revoke_question_never_shows_a_pasted_secret(tmp_path, engine):
+    """Asked at a terminal, the question names what was typed: an invitation token pasted by mistake is cut."""
+    secret = "tainv_" + "S3cretS3cretS3cretS3cret"
+    run = at_terminal(
+        "keys",
+        "revoke",
+        secret,
+        "--reason",
+        "a test",
+        home=tmp_path,
+        typed="n\n",
+        TENANTADMIN_DATABASE_URL=url_text(engine.url),
+    )
+    assert "Revoke key tainv_…?" in run.stdout and "S3cret" not in run.stdout

@@ -12,7 +12,7 @@ from tenantadmin.services import keys as service
 from . import completion
 from .confirm import confirm
 from .context import Settings, output_options, pass_settings
-from .errors import REFUSED, Failure
+from .errors import REFUSED, Failure, shown
 from .listing import emit_page, list_options
 from .output import emit_record, message, plain, to_json, warn
 
@@ -159,8 +159,7 @@ def revoke(settings: Settings, key_id: str, reason: str, yes: bool) -> None:
     Example:
       tenantadmin keys revoke ta_3kT9xQ2mL0aB --reason "leaked in a CI log" --yes
     """
-    shown = "_".join(key_id.split("_")[:2])  # a pasted token's secret stays off the screen
-    confirm(yes, f"Revoke key {shown}? Programs using it stop working now")
+    confirm(yes, f"Revoke key {shown(key_id)}? Programs using it stop working now")  # a pasted token's secret, cut
     revoked = service.revoke(settings.engine(), settings.actor(), key_id, reason=reason)
     emit_record(settings, revoked)
     message(settings, f"revoked key {revoked.key_prefix}")
