@@ -66,6 +66,10 @@ def test_live_values_come_from_the_database(populated, tmp_path):
     assert completed("keys revoke ", home=tmp_path, TENANTADMIN_DATABASE_URL=url) == [key_id]
     assert completed("keys issue acme ", home=tmp_path, TENANTADMIN_DATABASE_URL=url) == [OWNER]
     assert completed("keys list --org a", home=tmp_path, TENANTADMIN_DATABASE_URL=url) == ["acme", "acme-labs"]
+    for command in ("orgs show ", "orgs suspend ", "events list --org ", "members remove "):
+        assert completed(command + "g", home=tmp_path, TENANTADMIN_DATABASE_URL=url) == ["globex"]
+    assert completed("members remove globex ", home=tmp_path, TENANTADMIN_DATABASE_URL=url) == ["bob@example.com"]
+    assert completed("orgs list --status s", home=tmp_path, TENANTADMIN_DATABASE_URL=url) == ["suspended"]
 
 
 def test_context_names_come_from_the_config_file(tmp_path):

@@ -14,6 +14,7 @@ from tenantadmin.display import visible
 from tenantadmin.services import audit, validation
 from tenantadmin.services.audit import EventRecord
 
+from . import completion
 from .context import Callback, Settings, output_options, pass_settings
 from .output import cell, emit_record, message, plain, style, to_json
 
@@ -44,7 +45,12 @@ def filter_options(command: Callback) -> Callback:
             click.option(
                 "--type", "types", multiple=True, metavar="TYPE", help="Of this type; globs like api_key.* (any may)."
             ),
-            click.option("--org", metavar="SLUG", help="About this organization (the tag org=SLUG)."),
+            click.option(
+                "--org",
+                metavar="SLUG",
+                shell_complete=completion.organizations,
+                help="About this organization (the tag org=SLUG).",
+            ),
             click.option("--actor", metavar="EMAIL", help="Done by this operator (the tag actor=EMAIL)."),
             click.option("--since", metavar="TIME", help="Happened at or after: an ISO time, or 15m, 2h, 7d ago."),
             click.option("--until", metavar="TIME", help="Happened before: an ISO time, or 15m, 2h, 7d ago."),

@@ -10,6 +10,7 @@ import click
 
 from tenantadmin.services import choices, organizations, validation
 
+from . import completion
 from .confirm import confirm
 from .context import Callback, Settings, output_options, pass_settings
 from .errors import USAGE, Failure
@@ -118,6 +119,7 @@ def create(settings: Settings, /, name: str, slug: str, **options: FieldValue) -
 @orgs.command(name="list")
 @click.option(
     "--status",
+    shell_complete=completion.one_of(choices.ORGANIZATION_STATUSES),
     help=f"Only those {choices.one_of(choices.ORGANIZATION_STATUSES)}; deleted ones are listed only so.",
 )
 @click.option("--search", help="Text to look for in name, slug and domain.")
@@ -134,7 +136,7 @@ def list_(settings: Settings, status: str | None, search: str | None) -> None:
 
 
 @orgs.command()
-@click.argument("org")
+@click.argument("org", shell_complete=completion.organizations)
 @output_options
 @pass_settings
 def show(settings: Settings, org: str) -> None:
@@ -149,7 +151,7 @@ def show(settings: Settings, org: str) -> None:
 
 
 @orgs.command()
-@click.argument("org")
+@click.argument("org", shell_complete=completion.organizations)
 @click.option("--name", help="New name.")
 @click.option("--slug", help="New slug (the old one is given back).")
 @organization_fields
@@ -171,7 +173,7 @@ def update(settings: Settings, /, org: str, **options: FieldValue) -> None:
 
 
 @orgs.command()
-@click.argument("org")
+@click.argument("org", shell_complete=completion.organizations)
 @click.option("--reason", required=True, help="Why: recorded in the audit log.")
 @output_options
 @pass_settings
@@ -188,7 +190,7 @@ def suspend(settings: Settings, org: str, reason: str) -> None:
 
 
 @orgs.command()
-@click.argument("org")
+@click.argument("org", shell_complete=completion.organizations)
 @output_options
 @pass_settings
 def reactivate(settings: Settings, org: str) -> None:
@@ -204,7 +206,7 @@ def reactivate(settings: Settings, org: str) -> None:
 
 
 @orgs.command()
-@click.argument("org")
+@click.argument("org", shell_complete=completion.organizations)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @output_options
 @pass_settings
