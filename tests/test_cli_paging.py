@@ -7,7 +7,7 @@ import shlex
 
 import pytest
 
-from tenantadmin.services import keys, members
+from tenantadmin.services import keys, members, organizations
 
 from .conftest import OPERATOR, OWNER, join
 
@@ -112,3 +112,9 @@ def test_a_cursor_of_another_list_is_refused(cli, issued):
     cursor = line.rsplit(" ", 1)[1]
     refused = cli("members", "list", "acme", "--after", cursor)
     assert refused.code == 2 and "invalid cursor" in refused.stderr
+
+
+def test_orgs_list_pages_newest_first(cli, engine):
+    slugs = [organizations.create(engine, OPERATOR, name=f"Org {n}", slug=f"org-{n}").slug for n in range(5)]
+    shown, followed = pages(cli, "orgs", "list", "--limit", "2", "--fields", "slug,name")
+    assert shown == [slugs[4:2:-1], slugs[2:0:-1], slugs[0:1]] and len(followed) == 2

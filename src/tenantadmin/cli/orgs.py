@@ -14,7 +14,8 @@ from . import completion
 from .confirm import confirm
 from .context import Callback, Settings, output_options, pass_settings
 from .errors import USAGE, Failure
-from .output import emit_record, emit_table, message
+from .listing import emit_page, list_options
+from .output import emit_record, message
 
 COLUMNS = [
     ("name", "name"),
@@ -123,16 +124,20 @@ def create(settings: Settings, /, name: str, slug: str, **options: FieldValue) -
     help=f"Only those {choices.one_of(choices.ORGANIZATION_STATUSES)}; deleted ones are listed only so.",
 )
 @click.option("--search", help="Text to look for in name, slug and domain.")
+@list_options
 @output_options
 @pass_settings
-def list_(settings: Settings, status: str | None, search: str | None) -> None:
+def list_(
+    settings: Settings, status: str | None, search: str | None, limit: int, after: str | None, fields: tuple[str, ...]
+) -> None:
     """List organizations, newest first.
 
     \b
     Example:
       tenantadmin orgs list --status suspended --json
     """
-    emit_table(settings, organizations.list_(settings.engine(), status=status, search=search), COLUMNS)
+    found = organizations.page(settings.engine(), status=status, search=search, after=after, limit=limit)
+    emit_page(settings, found, COLUMNS, organizations.OrganizationRecord, fields)
 
 
 @orgs.command()

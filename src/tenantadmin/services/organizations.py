@@ -27,7 +27,7 @@ from tenantadmin.store.models import (
     OrganizationStatus,
 )
 
-from . import choices, validation
+from . import choices, pages, validation
 from .actor import Actor
 from .unit import Bind, Unit, reading, store_of, unit
 
@@ -409,10 +409,26 @@ def show(bind: Bind, ref: str) -> OrganizationRecord:
         return _with_counts(session, find(session, ref))
 
 
+_SORT = pages.Keyset("orgs", [Organization.created_at, Organization.id], descending=True)  # newest first
+
+
 def list_(bind: Bind, *, status: str | None = None, search: str | None = None) -> list[OrganizationRecord]:
-    """Newest first. Deleted organizations only when asked for by status. ``search`` looks in name, slug and domain."""
+    """Every organization (``page``'s order): what a screen shows whole."""
+    return page(bind, status=status, search=search, limit=None).records
+
+
+def page(
+    bind: Bind,
+    *,
+    status: str | None = None,
+    search: str | None = None,
+    after: str | None = None,
+    limit: int | None = pages.DEFAULT_LIMIT,
+) -> pages.Page[OrganizationRecord]:
+    """Newest first, ``limit`` at a time from after the cursor ``after``. Deleted organizations only when asked for
+    by status. ``search`` looks in name, slug and domain."""
     members, keys = _counts()
-    statement = sa.select(Organization, members, keys).order_by(Organization.created_at.desc(), Organization.slug)
+    statement = sa.select(Organization, members, keys)
     if status is None:
         statement = statement.where(Organization.status != OrganizationStatus.DELETED)
     else:
@@ -431,4 +447,6 @@ def list_(bind: Bind, *, status: str | None = None, search: str | None = None) -
             )
         )
     with reading(bind) as session:
-        return [record_of(row[0], row[1], row[2]) for row in session.execute(statement)]
+        return _SORT.read(
+            lambda query: session.execute(query).all(), statement, after, limit, lambda row: record_of(*row[:3])
+        )
