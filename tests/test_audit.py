@@ -42,7 +42,7 @@ def log(engine) -> list[EventRecord]:
     store.append([Event("api_key.issued", {"key_id": "k2"}, tags={"org": "globex", "key": "k2"})])
     store.append([Event("api_key.revoked", {"key_id": "k1", "reason": "leaked"}, tags={"org": "acme", "key": "k1"})])
     organizations.suspend(engine, ADA, "acme", reason="unpaid")
-    events = audit.list_(engine, EventFilter())
+    events = audit.list_(engine, EventFilter(), oldest_first=True).records
     assert labels(events) == [
         "organization.created@acme",
         "organization.created@globex",
@@ -61,7 +61,7 @@ def labels(events) -> list[str]:
 
 
 def listed(engine, **selection) -> list[str]:
-    return labels(audit.list_(engine, EventFilter(**selection)))
+    return labels(audit.list_(engine, EventFilter(**selection), oldest_first=True).records)
 
 
 def test_tags_must_all_match(engine, log):
@@ -127,15 +127,15 @@ def test_a_reused_org_slug_selects_the_organization_holding_it_and_names_the_oth
     scoped = audit.scoped(engine, EventFilter(org="acme"))
     assert scoped.shown is not None and scoped.shown.id == second.id
     assert [(other.id, other.name, other.status) for other in scoped.others] == [(first.id, "Acme", "deleted")]
-    assert [record.organization_id for record in audit.list_(engine, scoped.selection)] == [second.id] * 2
+    assert [record.organization_id for record in audit.list_(engine, scoped.selection).records] == [second.id] * 2
 
-    for command in ("list", "tail"):
-        run = cli("events", command, "--org", "acme", "--json")
+    for command in (("list", "--reverse"), ("tail",)):
+        run = cli("events", *command, "--org", "acme", "--json")
         assert run.code == 0, run.stderr
         assert [record["event_type"] for record in run.json()] == ["organization.created", "organization.updated"]
         assert "Acme Again" in run.stderr and str(second.id) in run.stderr
         assert f"--tag org_id={first.id}" in run.stderr and run.stderr.count("\n") == 1, run.stderr
-    other = cli("events", "list", "--tag", f"org_id={first.id}", "--json")
+    other = cli("events", "list", "--tag", f"org_id={first.id}", "--json", "--reverse")
     assert [record["event_type"] for record in other.json()] == [
         "organization.created",
         "organization.suspended",
@@ -151,7 +151,7 @@ def test_a_slug_renamed_away_and_taken_again_selects_its_new_holder(engine):
     scoped = audit.scoped(engine, EventFilter(org="acme"))
     assert scoped.shown is not None and scoped.shown.id == second.id
     assert [other.id for other in scoped.others] == [first.id]
-    assert [record.event_type for record in audit.list_(engine, scoped.selection)] == ["organization.created"]
+    assert [record.event_type for record in audit.list_(engine, scoped.selection).records] == ["organization.created"]
 
 
 def test_a_slug_that_named_one_organization_selects_as_before_and_says_nothing_more(engine, log, cli):
@@ -172,18 +172,22 @@ def test_since_is_inclusive_and_until_exclusive_on_the_recorded_time(engine, log
 
 def test_a_limit_counts_only_events_inside_the_time_bounds(engine, log):
     at = [record.created_at for record in log]
-    assert labels(audit.list_(engine, EventFilter(since=at[4]), limit=1)) == labels(log[4:5])
-    assert labels(audit.list_(engine, EventFilter(until=at[2]), limit=1, reverse=True)) == labels(log[1:2])
-    assert labels(audit.list_(engine, EventFilter(org="acme", since=at[3]), limit=1)) == ["api_key.revoked@acme"]
+    assert labels(audit.list_(engine, EventFilter(since=at[4]), limit=1, oldest_first=True).records) == labels(log[4:5])
+    assert labels(audit.list_(engine, EventFilter(until=at[2]), limit=1).records) == labels(log[1:2])
+    assert labels(audit.list_(engine, EventFilter(org="acme", since=at[3]), limit=1, oldest_first=True).records) == [
+        "api_key.revoked@acme"
+    ]
     tailed = audit.tail(engine, EventFilter(types=("organization.*",), until=at[5]), count=1)
     assert labels(tailed.events) == ["organization.created@globex"] and tailed.head == log[-1].position
 
 
 def test_after_limit_and_reverse(engine, log):
     assert listed(engine, after=log[2].position) == labels(log[3:])
-    assert labels(audit.list_(engine, EventFilter(), limit=2)) == labels(log[:2])
-    assert labels(audit.list_(engine, EventFilter(), limit=2, reverse=True)) == labels([log[5], log[4]])
-    assert labels(audit.list_(engine, EventFilter(after=log[0].position, org="acme"), limit=2)) == [
+    assert labels(audit.list_(engine, EventFilter(), limit=2, oldest_first=True).records) == labels(log[:2])
+    assert labels(audit.list_(engine, EventFilter(), limit=2).records) == labels([log[5], log[4]])
+    assert labels(
+        audit.list_(engine, EventFilter(after=log[0].position, org="acme"), limit=2, oldest_first=True).records
+    ) == [
         "api_key.issued@acme",
         "api_key.revoked@acme",
     ]
@@ -239,7 +243,7 @@ def test_a_bad_filter_exits_2_with_one_line(cli, option, reason):
 
 
 def test_every_output_format_parses(engine, log, cli):
-    as_json = cli("events", "list", "--org", "acme", "--json")
+    as_json = cli("events", "list", "--org", "acme", "--json", "--reverse")
     assert as_json.code == 0, as_json.stderr
     records = as_json.json()
     assert [record["position"] for record in records] == [log[index].position for index in (0, 2, 4, 5)]
@@ -247,19 +251,19 @@ def test_every_output_format_parses(engine, log, cli):
     assert records[0]["event_type"] == "organization.created" and records[0]["tags"]["org"] == "acme"
     assert records[0]["metadata"]["actor"] == "ada@example.com" and records[0]["source"] == "cli"
 
-    ndjson = cli("events", "list", "--type", "api_key.*", "--format", "ndjson", "--reverse")
+    ndjson = cli("events", "list", "--type", "api_key.*", "--format", "ndjson")
     assert ndjson.code == 0, ndjson.stderr
     lines = [json.loads(line) for line in ndjson.stdout.splitlines()]
     assert [line["position"] for line in lines] == [log[4].position, log[3].position, log[2].position]
 
-    as_csv = cli("events", "list", "--format", "csv", "--limit", "2")
+    as_csv = cli("events", "list", "--format", "csv", "--limit", "2", "--reverse")
     assert as_csv.code == 0, as_csv.stderr
     rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
     assert len(rows) == 2 and list(rows[0]) == FIELDS
     assert rows[1]["event_type"] == "organization.created" and json.loads(rows[1]["tags"])["org"] == "globex"
     assert rows[1]["user_agent"] == ""
 
-    table = cli("events", "list", "--tag", "key=k1")
+    table = cli("events", "list", "--tag", "key=k1", "--reverse")
     assert table.code == 0, table.stderr
     heading, *lines = table.stdout.splitlines()
     assert heading.split() == ["POSITION", "RECORDED", "TYPE", "ACTOR", "TAGS", "DATA"]
@@ -341,12 +345,12 @@ def test_the_filter_line_reads_since_and_until_as_the_cli_options_do():
 def test_the_filter_line_selects_from_the_log_like_the_cli(engine, log):
     at = [record.created_at for record in log]
     line = f"org=acme type=api_key.* type=organization.suspended since={at[1].isoformat()}"
-    assert labels(audit.list_(engine, audit.parse(line))) == [
+    assert labels(audit.list_(engine, audit.parse(line), oldest_first=True).records) == [
         "api_key.issued@acme",
         "api_key.revoked@acme",
         "organization.suspended@acme",
     ]
-    assert labels(audit.list_(engine, audit.parse(f"actor=bob@example.com until={at[2].isoformat()}"))) == [
+    assert labels(audit.list_(engine, audit.parse(f"actor=bob@example.com until={at[2].isoformat()}")).records) == [
         "organization.created@globex"
     ]
 
@@ -396,7 +400,7 @@ def test_the_known_tag_keys_are_the_ones_tenantadmins_commands_record(connection
     organizations.suspend(connection, actor, "acme-two", reason="unpaid")
     organizations.reactivate(connection, actor, "acme-two")
     organizations.delete(connection, actor, "acme-two")
-    recorded = audit.list_(connection, EventFilter(), limit=1000)
+    recorded = audit.list_(connection, EventFilter(), limit=1000).records
     assert len({record.event_type for record in recorded}) >= 12, "the commands above record a dozen types"
     assert {key for record in recorded for key in record.tags} == set(audit.RECORDED_TAG_KEYS)
 

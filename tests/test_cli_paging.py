@@ -7,7 +7,8 @@ import shlex
 
 import pytest
 
-from tenantadmin.services import keys, members, organizations
+from tenantadmin.errors import InvalidInput
+from tenantadmin.services import audit, keys, members, organizations
 
 from .conftest import OPERATOR, OWNER, join
 
@@ -118,3 +119,40 @@ def test_orgs_list_pages_newest_first(cli, engine):
     slugs = [organizations.create(engine, OPERATOR, name=f"Org {n}", slug=f"org-{n}").slug for n in range(5)]
     shown, followed = pages(cli, "orgs", "list", "--limit", "2", "--fields", "slug,name")
     assert shown == [slugs[4:2:-1], slugs[2:0:-1], slugs[0:1]] and len(followed) == 2
+
+
+@pytest.fixture
+def logged(engine) -> list[str]:
+    """Five events, one per organization made: their positions, most recent first (as events list shows them)."""
+    for number in range(5):
+        organizations.create(engine, OPERATOR, name=f"Org {number}", slug=f"org-{number}")
+    return [str(record.position) for record in audit.list_(engine, audit.EventFilter()).records]
+
+
+def test_events_list_shows_the_most_recent_first_and_pages_back_through_the_log(cli, logged):
+    assert len(logged) == 5 and logged == sorted(logged, key=int, reverse=True)
+    shown, followed = pages(cli, "events", "list", "--limit", "2")
+    assert shown == [logged[0:2], logged[2:4], logged[4:5]] and len(followed) == 2
+    assert followed[0].startswith(f"more: tenantadmin --actor {OPERATOR.email} events list --limit 2 --after ")
+    oldest_first, _followed = pages(cli, "events", "list", "--limit", "3", "--reverse")
+    assert oldest_first == [logged[:1:-1], logged[1::-1]]
+
+
+def test_an_events_page_is_exact_while_events_are_recorded(engine, logged):
+    first = audit.list_(engine, audit.EventFilter(), limit=2)
+    organizations.create(engine, OPERATOR, name="Newer", slug="newer")  # above the cursor: not on the next page
+    following = audit.list_(engine, audit.EventFilter(), limit=2, after=first.after)
+    assert [str(record.position) for record in following.records] == logged[2:4]
+    last = audit.list_(engine, audit.EventFilter(), limit=2, after=following.after)
+    assert [str(record.position) for record in last.records] == logged[4:] and last.after is None
+    with pytest.raises(InvalidInput, match="invalid cursor"):  # a cursor of the other order is another list's
+        audit.list_(engine, audit.EventFilter(), after=first.after, oldest_first=True)
+
+
+def test_events_list_fields_choose_the_columns_and_the_json_keys(cli, logged):
+    table = cli("events", "list", "--limit", "1", "--fields", "position,event_type")
+    assert table.stdout.splitlines() == ["POSITION  EVENT TYPE", f"{logged[0]}         organization.created"]
+    records = cli("events", "list", "--fields", "event_type,position", "--json", "--limit", "2").json()
+    assert records == [{"event_type": "organization.created", "position": int(position)} for position in logged[:2]]
+    refused = cli("events", "list", "--fields", "position,actor_ip")
+    assert refused.code == 2 and "unknown field 'actor_ip'" in refused.stderr and refused.stdout == ""

@@ -702,7 +702,9 @@ async def test_the_overview_charts_the_activity_per_day_and_each_keys_use(engine
         await open_organization(pilot, app, "acme")
         chart = app.screen.query_one("#activity-chart", Sparkline)
         await settled(pilot, lambda: chart.data is not None and len(chart.data) == 30)
-        assert chart.data[-1] == len(audit.list_(engine, audit.EventFilter(org="acme"), limit=1000))  # all today
+        assert chart.data[-1] == len(
+            audit.list_(engine, audit.EventFilter(org="acme"), limit=1000).records
+        )  # all today
         use = str(app.screen.query_one("#key-use").render())
         assert staffed.key.key_prefix in use and "203.0.113.9" in use
 

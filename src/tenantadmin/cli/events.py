@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import operator
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TypedDict, Unpack
 
 import click
 
-from tenantadmin.display import visible
 from tenantadmin.services import audit, validation
 from tenantadmin.services.audit import EventRecord
 
 from . import completion
 from .context import Callback, Settings, output_options, pass_settings
-from .output import cell, emit_record, message, plain, style, to_json
+from .listing import chosen, list_options, more
+from .output import cell, cut, emit_record, message, page, plain, style, table, to_json, uncut
 
 FORMATS = ("table", "json", "ndjson", "csv")
-HEADINGS = ("POSITION", "RECORDED", "TYPE", "ACTOR", "TAGS", "DATA")
 SUMMARY_LENGTH = 60
 
 Printer = Callable[[EventRecord], None]
@@ -34,7 +35,6 @@ class Selection(TypedDict):
     actor: str | None
     since: str | None
     until: str | None
-    after: int | None
 
 
 def filter_options(command: Callback) -> Callback:
@@ -54,7 +54,6 @@ def filter_options(command: Callback) -> Callback:
             click.option("--actor", metavar="EMAIL", help="Done by this operator (the tag actor=EMAIL)."),
             click.option("--since", metavar="TIME", help="Happened at or after: an ISO time, or 15m, 2h, 7d ago."),
             click.option("--until", metavar="TIME", help="Happened before: an ISO time, or 15m, 2h, 7d ago."),
-            click.option("--after", type=click.IntRange(min=0), metavar="POSITION", help="After this position."),
             click.option("--format", "format_", type=click.Choice(FORMATS), help="Output format (--json: json)."),
         ]
     ):
@@ -69,7 +68,7 @@ def _filter(
     actor: str | None,
     since: str | None,
     until: str | None,
-    after: int | None,
+    after: int | None = None,
 ) -> audit.EventFilter:
     wanted: dict[str, tuple[str, ...]] = {}
     for text in tags:
@@ -113,26 +112,30 @@ def events() -> None:
 
 @events.command(name="list")
 @filter_options
-@click.option(
-    "--limit",
-    type=click.IntRange(min=1, max=audit.LARGEST_POSITION),
-    metavar="N",
-    default=50,
-    show_default=True,
-    help="At most this many.",
-)
-@click.option("--reverse", is_flag=True, help="Newest first.")
+@click.option("--reverse", is_flag=True, help="Oldest first, in log order (as git log --reverse).")
+@list_options
 @output_options
 @pass_settings
-def list_(settings: Settings, format_: str | None, limit: int, reverse: bool, **selection: Unpack[Selection]) -> None:
-    """List events in log order, oldest first.
+def list_(
+    settings: Settings,
+    format_: str | None,
+    reverse: bool,
+    limit: int,
+    after: str | None,
+    fields: tuple[str, ...],
+    **selection: Unpack[Selection],
+) -> None:
+    """List events, the most recent first; a page at a time.
 
     \b
     Example:
-      tenantadmin events list --org acme --type 'api_key.*' --since 7d --reverse
+      tenantadmin events list --org acme --type 'api_key.*' --since 7d
     """
-    found = audit.list_(settings.engine(), _scoped(settings, _filter(**selection)), limit=limit, reverse=reverse)
-    _printer(settings, _format(settings, format_), found)
+    found = audit.list_(
+        settings.engine(), _scoped(settings, _filter(**selection)), limit=limit, after=after, oldest_first=reverse
+    )
+    _printer(settings, _format(settings, format_), found.records, fields=fields)
+    more(settings, found)
 
 
 @events.command()
@@ -146,10 +149,18 @@ def list_(settings: Settings, format_: str | None, limit: int, reverse: bool, **
     show_default=True,
     help="Show the last N.",
 )
+@click.option("--after", type=click.IntRange(min=0), metavar="POSITION", help="After this position.")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new events as they are recorded, until Ctrl-C.")
 @output_options
 @pass_settings
-def tail(settings: Settings, format_: str | None, lines: int, follow: bool, **selection: Unpack[Selection]) -> None:
+def tail(
+    settings: Settings,
+    format_: str | None,
+    lines: int,
+    after: int | None,
+    follow: bool,
+    **selection: Unpack[Selection],
+) -> None:
     """Show the last events; with -f, go on showing each new one as it is recorded.
 
     \b
@@ -160,7 +171,7 @@ def tail(settings: Settings, format_: str | None, lines: int, follow: bool, **se
     if follow and chosen == "json":
         chosen = "ndjson"  # an array cannot be printed before it ends; a line per event can
     engine = settings.engine()
-    selected = _scoped(settings, _filter(**selection))
+    selected = _scoped(settings, _filter(**selection, after=after))
     if follow:
         audit.followable(selected)  # refused before anything is printed
     last = audit.tail(engine, selected, count=lines)
@@ -192,60 +203,96 @@ def _format(settings: Settings, chosen: str | None) -> str:
     return chosen or ("json" if settings.json else "table")
 
 
-def _printer(settings: Settings, format_: str, first: Sequence[EventRecord], *, following: bool = False) -> Printer:
-    """Print ``first`` in ``format_``, and return how to print each event that follows in the same layout."""
+def _printer(
+    settings: Settings,
+    format_: str,
+    first: Sequence[EventRecord],
+    *,
+    following: bool = False,
+    fields: Sequence[str] = (),
+) -> Printer:
+    """Print ``first`` in ``format_`` (only their ``fields``, when given), and return how to print each event that
+    follows in the same layout."""
+    chosen(first, EventRecord, fields)  # an unknown field is refused before anything is printed
+    columns = _columns(fields)
     if format_ == "json":
-        click.echo(to_json(list(first)))
+        click.echo(to_json(chosen(first, EventRecord, fields)))
         return _ignore
     if format_ == "table" and not first and not following:
         message(settings, "nothing to show")
         return _ignore
-    show = _ndjson if format_ == "ndjson" else _csv() if format_ == "csv" else _table(first)
+    if format_ == "table" and not following:  # laid out whole, to fit the terminal, through the pager when long
+        values = [[shown(record) for _, shown in columns] for record in first]
+        whole = {index for index in range(len(columns)) if all(uncut(row[index]) for row in values)}
+        rows = [[cell(value) for value in row] for row in values]
+        page(settings, table([heading for heading, _ in columns], rows, wide=settings.wide, whole=whole))
+        return _ignore
+    if format_ == "ndjson":
+        show = _ndjson(fields)
+    elif format_ == "csv":
+        show = _csv(fields)
+    else:
+        show = _table(columns, first)
     for record in first:
         show(record)
     return show
 
 
 def _ignore(_record: EventRecord) -> None:
-    """What follows a JSON array, or an empty table: nothing, as nothing follows."""
+    """What follows a JSON array, or a table laid out whole: nothing, as nothing follows."""
 
 
-def _ndjson(record: EventRecord) -> None:
-    click.echo(to_json(record, indent=None))
+Column = tuple[str, Callable[[EventRecord], Any]]  # a heading, and the value of an event under it (shown by cell)
 
 
-def _csv() -> Printer:
+def _columns(fields: Sequence[str]) -> list[Column]:
+    """The table's columns: ``fields``, or the log's own (position, when, type, who, tags, a summary of the data)."""
+    if fields:
+        return [(name.replace("_", " ").upper(), operator.attrgetter(name)) for name in fields]
+    return [
+        ("POSITION", operator.attrgetter("position")),
+        ("RECORDED", operator.attrgetter("created_at")),
+        ("TYPE", operator.attrgetter("event_type")),
+        ("ACTOR", operator.attrgetter("actor")),
+        ("TAGS", lambda record: list(record.tag_list)),
+        ("DATA", lambda record: _summary(record.data)),
+    ]
+
+
+def _row(columns: Sequence[Column], record: EventRecord) -> list[str]:
+    return [cell(shown(record)) for _, shown in columns]
+
+
+def _ndjson(fields: Sequence[str]) -> Printer:
+    return lambda record: click.echo(to_json(chosen([record], EventRecord, fields)[0], indent=None))
+
+
+def _csv(fields: Sequence[str]) -> Printer:
     writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(field.name for field in dataclasses.fields(EventRecord))
+    writer.writerow(fields or [field.name for field in dataclasses.fields(EventRecord)])
 
     def write(record: EventRecord) -> None:
-        writer.writerow(map(_cell, plain(record).values()))
+        writer.writerow(map(_cell, plain(chosen([record], EventRecord, fields)[0]).values()))
         sys.stdout.flush()  # as click.echo does: a follower's reader gets each event as it is recorded
 
     return write
 
 
-def _table(first: Sequence[EventRecord]) -> Printer:
-    """Columns as wide as the widest of ``first``: events that follow are padded alike, and may only run wider."""
-    rows = [HEADINGS, *map(_row, first)]
-    widths = [max(len(row[index]) for row in rows) for index in range(len(HEADINGS))]
+def _table(columns: Sequence[Column], first: Sequence[EventRecord]) -> Printer:
+    """A table that grows as events are recorded: columns as wide as the widest of ``first`` (as the terminal shows
+    them), events that follow padded alike, and may only run wider; at a terminal each line is cut to its width."""
+    from rich.cells import cell_len  # as output.table: only a table pays for importing Rich
+
+    rows = [[heading for heading, _ in columns], *(_row(columns, record) for record in first)]
+    widths = [max(cell_len(row[index]) for row in rows) for index in range(len(columns))]
+    fit = sys.stdout.isatty()
 
     def line(cells: Sequence[str]) -> str:
-        return "  ".join(value.ljust(width) for value, width in zip(cells, widths, strict=True)).rstrip()
+        text = "  ".join(value + " " * (width - cell_len(value)) for value, width in zip(cells, widths, strict=True))
+        return cut(text.rstrip(), shutil.get_terminal_size().columns) if fit else text.rstrip()
 
-    click.echo(style(line(HEADINGS), bold=True))
-    return lambda record: click.echo(line(_row(record)))
-
-
-def _row(record: EventRecord) -> list[str]:
-    return [
-        str(record.position),
-        cell(record.created_at),
-        cell(record.event_type),
-        cell(record.actor),
-        cell(list(record.tag_list)),
-        visible(_summary(record.data)),
-    ]
+    click.echo(style(line(rows[0]), bold=True))
+    return lambda record: click.echo(line(_row(columns, record)))
 
 
 def _summary(data: dict[str, Any]) -> str:

@@ -56,15 +56,25 @@ def emit_page(
     settings: Settings, page: Page[Any], columns: Sequence[tuple[str, str]], of: type, fields: Sequence[str]
 ) -> None:
     """The page, as a table of ``columns`` (or of ``fields``) or as JSON; then, when more exist, the next command."""
+    if fields:
+        columns = [(name, name.replace("_", " ")) for name in fields]
+    emit_table(settings, chosen(page.records, of, fields), columns)
+    more(settings, page)
+
+
+def chosen(records: Sequence[Any], of: type, fields: Sequence[str]) -> list[Any]:
+    """``records`` (of the dataclass ``of``) as they are, or only their ``fields`` (a mapping each, in that order);
+    a name that is not a field of ``of`` is refused as a usage error, naming those that are."""
     known = [field.name for field in dataclasses.fields(of)]
     if unknown := [name for name in fields if name not in known]:
         raise Failure(f"unknown field {unknown[0]!r} (fields: {', '.join(known)})", USAGE)
-    if fields:
-        columns = [(name, name.replace("_", " ")) for name in fields]
-        records: list[Any] = [{name: getattr(record, name) for name in fields} for record in page.records]
-    else:
-        records = page.records
-    emit_table(settings, records, columns)
+    if not fields:
+        return list(records)
+    return [{name: getattr(record, name) for name in fields} for record in records]
+
+
+def more(settings: Settings, page: Page[Any]) -> None:
+    """When more records exist than ``page`` holds, say so on stderr, with the command that shows the next page."""
     if page.after is not None:
         message(settings, f"more: {next_command(page.after)}")
 

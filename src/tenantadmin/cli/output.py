@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from datetime import datetime
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Any
@@ -77,27 +77,47 @@ def emit_table(settings: Settings, records: Sequence[Any], columns: Sequence[tup
             [heading.upper() for _, heading in columns],
             [[cell(row.get(name)) for name, _ in columns] for row in rows],
             wide=settings.wide,
+            whole={
+                index for index, (name, _) in enumerate(columns) if all(map(uncut, (row.get(name) for row in rows)))
+            },
         ),
     )
 
 
-def table(headings: Sequence[str], rows: Sequence[Sequence[str]], *, wide: bool) -> list[str]:
+NARROWEST = 8  # the cells (with the space between columns) left to each other column when some are kept whole
+
+
+def uncut(value: Any) -> bool:
+    """Whether a table shows ``value`` whole however narrow the terminal: a time, a number, yes or no (a time cut
+    short reads as another time)."""
+    return value is None or isinstance(value, datetime | int)
+
+
+def table(
+    headings: Sequence[str], rows: Sequence[Sequence[str]], *, wide: bool, whole: Set[int] = frozenset()
+) -> list[str]:
     """A table's lines, laid out by Rich: at a terminal, sized to its width, long cells cut with … (the widest
-    first); piped, or with ``--wide``, every cell whole. Rich measures cells as the terminal shows them (a CJK
-    character takes two, a combining accent none). The cells are data: Text, never markup."""
+    first), but never those of the columns ``whole``; piped, or with ``--wide``, every cell whole. Rich measures cells
+    as the terminal shows them (a CJK character takes two, a combining accent none). The cells are data: Text, never
+    markup."""
+    from rich.cells import cell_len
     from rich.console import Console  # only commands that print a table pay for importing Rich
     from rich.table import Table
     from rich.text import Text
 
+    fit = sys.stdout.isatty() and not wide
+    width = shutil.get_terminal_size().columns if fit else sys.maxsize // 4
+    kept = sum(max(map(cell_len, (headings[index], *(row[index] for row in rows)))) + 1 for index in whole)
+    if kept + NARROWEST * (len(headings) - len(whole)) > width:  # too narrow to keep them: every column gives way
+        whole = frozenset()
     grid = Table(box=None, padding=(0, 1), pad_edge=False, show_edge=False, header_style="bold" if colour() else "")
-    for heading in headings:
-        grid.add_column(Text(heading), overflow="ellipsis")  # a column Rich may narrow; its cells never wrap
+    for index, heading in enumerate(headings):  # a column Rich may narrow, unless whole; its cells never wrap
+        grid.add_column(Text(heading), overflow="ellipsis", no_wrap=index in whole)
     for row in rows:
         grid.add_row(*(Text(value, no_wrap=True, overflow="ellipsis") for value in row))
-    fit = sys.stdout.isatty() and not wide
     console = Console(
         file=io.StringIO(),
-        width=shutil.get_terminal_size().columns if fit else sys.maxsize // 4,
+        width=width,
         force_terminal=colour(),
         no_color=not colour(),
         color_system="standard" if colour() else None,
@@ -108,6 +128,15 @@ def table(headings: Sequence[str], rows: Sequence[Sequence[str]], *, wide: bool)
     with console.capture() as captured:
         console.print(grid, crop=fit)
     return [line.rstrip() for line in captured.get().splitlines()]
+
+
+def cut(text: str, width: int) -> str:
+    """``text`` cut to ``width`` cells as the terminal shows them, ending with … when cut (Rich measures it)."""
+    from rich.text import Text
+
+    shown = Text(text)
+    shown.truncate(width, overflow="ellipsis")
+    return shown.plain
 
 
 def page(settings: Settings, lines: Sequence[str]) -> None:

@@ -17,12 +17,13 @@ from fnmatch import fnmatchcase
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tenantadmin.errors import InvalidInput, NotFound
 from tenantadmin.store.eventstore import EventStore, Query, SequencedEvent, tag_strings
 
-from . import organizations, validation
+from . import organizations, pages, validation
 from .organizations import SlugHolder
 from .unit import Bind, connected, store_of
 
@@ -49,6 +50,11 @@ DEFAULT_BUCKETS = 72  # three days of hours, ten weeks of days
 MOST_BUCKETS = 1000
 RECENT = DAY  # the range of a histogram that has no since, when no event matches
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # buckets are aligned on whole UTC hours and days
+
+# The orders ``list_`` pages in, by position (a cursor of one is refused by the other).
+_POSITION = sa.column("position", sa.BigInteger)
+NEWEST_FIRST = pages.Keyset("events", [_POSITION], descending=True)
+OLDEST_FIRST = pages.Keyset("events.oldest-first", [_POSITION])
 
 
 @dataclass(frozen=True)
@@ -251,9 +257,45 @@ def scoped(bind: Bind, selection: EventFilter) -> Scoped:
     return Scoped(replace(selection, tags={**selection.tags, "org_id": str(shown.id)}), shown, tuple(others))
 
 
-def list_(bind: Bind, selection: EventFilter, *, limit: int = 50, reverse: bool = False) -> list[EventRecord]:
-    """Matching events in log order, the first ``limit`` of them; newest first when ``reverse``."""
-    return _read(bind, selection, limit=limit, backwards=reverse).events
+def list_(
+    bind: Bind,
+    selection: EventFilter,
+    *,
+    limit: int = pages.DEFAULT_LIMIT,
+    after: str | None = None,
+    oldest_first: bool = False,
+) -> pages.Page[EventRecord]:
+    """A page of the matching events: the most recent first (or the oldest first, in log order), ``limit`` of them,
+    from after the cursor ``after`` (one a page printed); with the cursor of the next page when more exist. The
+    filter's own ``after`` (a position) bounds the log from below either way. Read up to the settled head, so that a
+    page never shows an event an append still in progress could precede."""
+    sort = OLDEST_FIRST if oldest_first else NEWEST_FIRST
+    start = None if after is None else int(sort.decode(after)[0])
+    count = pages.limit(limit)
+    store = store_of(bind)
+    with connected(bind) as connection:
+        query = _query(store, connection, selection)
+        head = store.head(connection=connection)
+        if query is None or head is None:
+            return pages.Page([], None)
+        low, high = selection.after or 0, head
+        if start is not None and oldest_first:
+            low = max(low, start)
+        elif start is not None:
+            high = min(high, start - 1)
+        found = store.page(
+            query,
+            after=low,
+            upto=high,
+            limit=count + 1,  # one more than the page: whether more exist
+            backwards=not oldest_first,
+            since=selection.since,
+            until=selection.until,
+            connection=connection,
+        )
+    records = [record_of(sequenced) for sequenced in found[:count]]
+    more = len(found) > count
+    return pages.Page(records, sort.encode((records[-1].position,)) if more else None)
 
 
 def tail(bind: Bind, selection: EventFilter, *, count: int) -> Tail:

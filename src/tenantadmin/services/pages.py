@@ -87,13 +87,14 @@ class Keyset:
             statement = statement.limit(limit(count) + 1)
         if after is None:
             return statement
-        key, bound = sa.tuple_(*self.columns), sa.tuple_(*(sa.literal(value) for value in self._decode(after)))
+        key, bound = sa.tuple_(*self.columns), sa.tuple_(*(sa.literal(value) for value in self.decode(after)))
         return statement.where(key < bound if self.descending else key > bound)
 
     def _cursor(self, row: Any) -> str:
-        return self._encode(tuple(row)[-len(self.columns) :])
+        return self.encode(tuple(row)[-len(self.columns) :])
 
-    def _encode(self, key: tuple[Any, ...]) -> str:
+    def encode(self, key: tuple[Any, ...]) -> str:
+        """The cursor of a record whose sort key is ``key``: the next page starts after it."""
         values = [
             value.isoformat() if isinstance(value, datetime) else str(value) if isinstance(value, uuid.UUID) else value
             for value in key
@@ -104,7 +105,8 @@ class Keyset:
             .rstrip("=")
         )
 
-    def _decode(self, cursor: str) -> list[Any]:
+    def decode(self, cursor: str) -> list[Any]:
+        """The sort key a cursor of this list holds; any other text is refused as invalid input."""
         refused = InvalidInput(
             f"invalid cursor {cursor[:40]!r}: give the --after that a page of this list printed", field="after"
         )

@@ -35,7 +35,7 @@ class ActivityTab(OrganizationTab[EventRecord, list[EventRecord]]):
 
     def read(self, engine: Bind, _now: datetime) -> list[EventRecord]:
         selection = audit.EventFilter(tags={"org_id": self.organization_id})
-        return audit.list_(engine, selection, limit=SHOWN, reverse=True)
+        return audit.list_(engine, selection, limit=SHOWN).records
 
     def show(self, found: list[EventRecord]) -> None:
         self.table.fill(
