@@ -93,6 +93,7 @@ def test_every_row_the_demo_writes_is_what_its_events_say(engine):
     passwords = [password_hash for *_, status, password_hash in memberships if status == "active"]
     assert not any(credentials.PASSWORD_HASHER.check_needs_rehash(password) for password in passwords)
     assert credentials.password_matches(passwords[0], demo.PASSWORD)
+    assert len(set(passwords)) == 1, "the one demo password is hashed once (argon2 was most of the demo's time)"
     assert not any(credentials.KEY_HASHER.check_needs_rehash(key_hash) for *_, key_hash in key_rows)
 
 
