@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import stat
 
 import pytest
 from rich.cells import cell_len
 
 from tenantadmin.services import organizations
+from tenantadmin.store.engine import create_engine
 
 from .clirunner import tenantadmin
 from .conftest import OPERATOR, url_text
-from .terminal import at_terminal
+from .terminal import Following, at_terminal
 
 LONG = "Northwind Traders Limited, Wholesale Importers of Fine Foods and Beverages since 1921"
 WIDE = "株式会社ノースウィンド・トレーダーズ・インターナショナル"  # every character two cells wide
@@ -115,3 +117,26 @@ def test_invisible_characters_are_shown_as_escapes_so_the_columns_stay_aligned(e
     run = at_terminal("orgs", "list", "--wide", home=tmp_path, TENANTADMIN_DATABASE_URL=url_text(engine.url))
     assert "zero\\u200bwidth\\u200djoiner" in run.stdout and "\U0001f468\\u200d\U0001f469" in run.stdout
     assert "\u200b" not in run.stdout and "\u200d" not in run.stdout
+
+
+TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
+
+
+def test_the_audit_log_fits_the_terminal_keeping_times_whole(named, tmp_path):
+    """events list as a whole table, and events tail -f as a table that grows: every line fits, times are whole."""
+    listed = at_terminal("events", "list", home=tmp_path, columns=80, TENANTADMIN_DATABASE_URL=named)
+    lines = listed.stdout.splitlines()
+    assert lines[0].split() == ["POSITION", "RECORDED", "TYPE", "ACTOR", "TAGS", "DATA"]
+    assert len(lines) == 4 and all(cell_len(line) <= 80 and TIME.search(line) for line in lines[1:]), lines
+    assert all(line.endswith("…") for line in lines[1:])  # the data of an organization made: cut, not wrapped
+    with Following("events", "tail", "-f", home=tmp_path, columns=70, TENANTADMIN_DATABASE_URL=named) as terminal:
+        terminal.seen("\r\n3 ")
+        engine = create_engine(named)
+        try:
+            organizations.update(engine, OPERATOR, "northwind", description=LONG)
+        finally:
+            engine.dispose()
+        printed = terminal.seen("\r\n4 ").splitlines()
+    assert len(printed) == 5 and all(cell_len(line) <= 70 and TIME.search(line) for line in printed[1:]), printed
+    assert printed[0].split()[-1] == "DATA" and printed[-1].endswith("…")  # every column shown, each cut to fit
+    assert len({line.index("organiz") for line in printed[1:]}) == 1  # the columns stay aligned

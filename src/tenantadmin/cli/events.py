@@ -18,7 +18,7 @@ from tenantadmin.services.audit import EventRecord
 from . import completion
 from .context import Callback, Settings, output_options, pass_settings
 from .listing import chosen, list_options, more
-from .output import cell, cut, emit_record, message, page, plain, style, table, to_json, uncut
+from .output import NARROWEST, cell, cut, emit_record, message, page, plain, style, table, to_json, uncut
 
 FORMATS = ("table", "json", "ndjson", "csv")
 SUMMARY_LENGTH = 60
@@ -232,7 +232,7 @@ def _printer(
     elif format_ == "csv":
         show = _csv(fields)
     else:
-        show = _table(columns, first)
+        show = _table(settings, columns, first)
     for record in first:
         show(record)
     return show
@@ -278,17 +278,30 @@ def _csv(fields: Sequence[str]) -> Printer:
     return write
 
 
-def _table(columns: Sequence[Column], first: Sequence[EventRecord]) -> Printer:
+def _table(settings: Settings, columns: Sequence[Column], first: Sequence[EventRecord]) -> Printer:
     """A table that grows as events are recorded: columns as wide as the widest of ``first`` (as the terminal shows
-    them), events that follow padded alike, and may only run wider; at a terminal each line is cut to its width."""
+    them), and the events that follow padded alike. At a terminal (unless ``--wide``) it fits its width as a whole
+    table does: the widest columns are narrowed first, a time or a position never, and each cell is cut to its
+    column with …; piped, every cell is whole, and a later one may run wider."""
     from rich.cells import cell_len  # as output.table: only a table pays for importing Rich
 
-    rows = [[heading for heading, _ in columns], *(_row(columns, record) for record in first)]
+    values = [[shown(record) for _, shown in columns] for record in first]
+    rows = [[heading for heading, _ in columns], *([cell(value) for value in row] for row in values)]
     widths = [max(cell_len(row[index]) for row in rows) for index in range(len(columns))]
-    fit = sys.stdout.isatty()
+    fit = sys.stdout.isatty() and not settings.wide
+    if fit:
+        kept = {index for index in range(len(columns)) if all(uncut(row[index]) for row in values)}
+        room = shutil.get_terminal_size().columns - 2 * (len(columns) - 1)
+        narrowable = [index for index in range(len(columns)) if index not in kept]
+        while narrowable and sum(widths) > room:
+            widest = max(narrowable, key=widths.__getitem__)
+            if widths[widest] <= NARROWEST:
+                break
+            widths[widest] -= 1
 
     def line(cells: Sequence[str]) -> str:
-        text = "  ".join(value + " " * (width - cell_len(value)) for value, width in zip(cells, widths, strict=True))
+        shown = [cut(value, width) if fit else value for value, width in zip(cells, widths, strict=True)]
+        text = "  ".join(value + " " * (width - cell_len(value)) for value, width in zip(shown, widths, strict=True))
         return cut(text.rstrip(), shutil.get_terminal_size().columns) if fit else text.rstrip()
 
     click.echo(style(line(rows[0]), bold=True))
