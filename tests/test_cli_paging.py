@@ -156,3 +156,10 @@ def test_events_list_fields_choose_the_columns_and_the_json_keys(cli, logged):
     assert records == [{"event_type": "organization.created", "position": int(position)} for position in logged[:2]]
     refused = cli("events", "list", "--fields", "position,actor_ip")
     assert refused.code == 2 and "unknown field 'actor_ip'" in refused.stderr and refused.stdout == ""
+
+
+@pytest.mark.parametrize("key", [True, 2**63, 1.5, "7", None])
+def test_a_forged_cursor_is_refused(engine, key):
+    forged = audit.NEWEST_FIRST.encode((key,))
+    with pytest.raises(InvalidInput, match="invalid cursor"):
+        audit.list_(engine, audit.EventFilter(), after=forged)

@@ -130,6 +130,8 @@ def _typed(column: sa.ColumnElement[Any] | QueryableAttribute[Any], value: Any) 
         return datetime.fromisoformat(value)
     if kind is uuid.UUID:
         return uuid.UUID(value)
-    if not isinstance(value, kind):
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):  # JSON's true is no number
         raise TypeError(value)
+    if kind is int and not -(2**63) <= value < 2**63:  # what a BIGINT holds
+        raise ValueError(value)
     return value
