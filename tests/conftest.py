@@ -134,6 +134,38 @@ def shared_engine(databases: Databases, template_database: str) -> Iterator[Engi
     engine.dispose()
 
 
+class Logins:
+    """Login roles made on the test server for one test, each a member of the group roles it is given, and dropped
+    after it (roles belong to the server, not to a database). ``url`` connects to ``database`` as one of them."""
+
+    def __init__(self, databases: Databases, database: URL) -> None:
+        self.admin, self.database = databases.admin, database
+        self.made: list[str] = []
+
+    def make(self, *groups: str, name: str | None = None) -> URL:
+        name = name or f"ta_login_{secrets.token_hex(4)}"
+        password = secrets.token_urlsafe(16)
+        with self.admin.connect() as connection:
+            connection.execute(sa.text(f"CREATE ROLE \"{name}\" LOGIN PASSWORD '{password}'"))
+            self.made.append(name)
+            for group in groups:
+                connection.execute(sa.text(f'GRANT {group} TO "{name}"'))
+        return self.database.set(username=name, password=password)
+
+    def drop_all(self) -> None:
+        with self.admin.connect() as connection:
+            for name in self.made:
+                connection.execute(sa.text(f'DROP ROLE IF EXISTS "{name}"'))
+
+
+@pytest.fixture
+def logins(databases: Databases, fresh_database: URL) -> Iterator[Logins]:
+    """``logins.make("tenantadmin_operator")``: the URL of ``fresh_database`` as a new login role of those groups."""
+    made = Logins(databases, fresh_database)
+    yield made
+    made.drop_all()
+
+
 def contents(engine: Engine) -> dict[str, int]:
     """The number of rows of each table of the schema."""
     with engine.connect() as connection:

@@ -33,6 +33,7 @@ class Selection(TypedDict):
     types: tuple[str, ...]
     org: str | None
     actor: str | None
+    on_behalf_of: str | None
     since: str | None
     until: str | None
 
@@ -51,7 +52,14 @@ def filter_options(command: Callback) -> Callback:
                 shell_complete=completion.organizations,
                 help="About this organization (the tag org=SLUG).",
             ),
-            click.option("--actor", metavar="EMAIL", help="Done by this operator (the tag actor=EMAIL)."),
+            click.option(
+                "--actor",
+                metavar="ROLE",
+                help="Recorded by this database role: who acted, as PostgreSQL authenticated them.",
+            ),
+            click.option(
+                "--on-behalf-of", metavar="EMAIL", help="Done, as its operator said (--actor EMAIL), for this person."
+            ),
             click.option("--since", metavar="TIME", help="Happened at or after: an ISO time, or 15m, 2h, 7d ago."),
             click.option("--until", metavar="TIME", help="Happened before: an ISO time, or 15m, 2h, 7d ago."),
             click.option("--format", "format_", type=click.Choice(FORMATS), help="Output format (--json: json)."),
@@ -66,6 +74,7 @@ def _filter(
     types: tuple[str, ...],
     org: str | None,
     actor: str | None,
+    on_behalf_of: str | None,
     since: str | None,
     until: str | None,
     after: int | None = None,
@@ -79,6 +88,7 @@ def _filter(
         types=tuple(types),
         org=org,
         actor=actor,
+        on_behalf_of=on_behalf_of,
         since=audit.bound(since) if since is not None else None,
         until=audit.bound(until) if until is not None else None,
         after=after,

@@ -43,7 +43,10 @@ from .errors import Group
 @click.option(
     "--actor",
     metavar="EMAIL",
-    help="Who is acting, recorded in the audit log (default: the context's actor, else your OS user).",
+    help=(
+        "On whose behalf you act, recorded in the audit log as claimed (default: the context's actor). Who acted is"
+        " the database role you connect as, which the database records itself."
+    ),
 )
 @output_options
 @click.version_option(__version__, "--version", prog_name="tenantadmin")

@@ -21,26 +21,31 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tenantadmin.errors import InvalidInput, NotFound
-from tenantadmin.store.eventstore import EventStore, Query, SequencedEvent, tag_strings
+from tenantadmin.store.eventstore import RECORDED_BY, EventStore, Query, QueryItem, SequencedEvent, tag_strings
 
 from . import organizations, pages, validation
 from .organizations import SlugHolder
 from .unit import Bind, connected, store_of
 
 GLOB_CHARACTERS = frozenset("*?[")
+ON_BEHALF_OF = "on_behalf_of"
 LARGEST_POSITION = 2**63 - 1
 
-# The tag keys tenantadmin's own commands record, and so the only ones a filter line may name (see ``parse``):
-# ``actor`` on the event of every operator who has an email (services/unit.py, Unit.record); ``org`` (the slug, both
-# of them on a rename) and ``org_id`` (which never changes) on every event about an organization
+# The tag keys of the events tenantadmin's commands record, and so the only ones a filter line may name (see
+# ``parse``): ``recorded_by``, the role that recorded it, which the database gives every event (migration 0006);
+# ``on_behalf_of`` when the operator said for whom (--actor EMAIL; services/unit.py, Unit.record); ``org`` (the
+# slug, both of them on a rename) and ``org_id`` (which never changes) on every event about an organization
 # (organizations.tags_of, which members and keys use too); ``user`` on every event about a membership or a key (whose
 # it is); ``key`` on every event about API keys (both ids on a roll), and on a member's removal (the keys it revoked).
 # tests/test_audit.py runs every command and checks that this is exactly the set of keys the log then holds.
-RECORDED_TAG_KEYS = ("actor", "key", "org", "org_id", "user")
-# What a filter line may say: the tags above, and the type, since and until of the CLI's --type, --since, --until.
-FILTER_KEYS = ("since", "type", "until", *RECORDED_TAG_KEYS)
-# Said at most once in a filter line: an EventFilter has one org, one actor, one since and one until.
-SINGLE_KEYS = ("actor", "org", "since", "until")
+RECORDED_TAG_KEYS = ("key", ON_BEHALF_OF, "org", "org_id", RECORDED_BY, "user")
+# What events recorded before migration 0006 carry instead of on_behalf_of: the email the client claimed.
+CLAIMED_BEFORE = "actor"
+# What a filter line may say: ``actor`` (the role that recorded: the tag recorded_by), the other tags above, and the
+# type, since and until of the CLI's --type, --since, --until.
+FILTER_KEYS = ("actor", "key", ON_BEHALF_OF, "org", "org_id", "since", "type", "until", "user")
+# Said at most once in a filter line: an EventFilter has one org, actor, on_behalf_of, since and until.
+SINGLE_KEYS = ("actor", ON_BEHALF_OF, "org", "since", "until")
 
 # Histograms: hours for a range of up to HOURLY_UP_TO, days beyond; at most ``buckets`` of them (see ``histogram``).
 HOUR = timedelta(hours=1)
@@ -61,13 +66,15 @@ OLDEST_FIRST = pages.Keyset("events.oldest-first", [_POSITION])
 class EventFilter:
     """Which events to show: every one of ``tags``, any of ``types`` (exact or globs like ``api_key.*``), that
     happened (event_timestamp, which is indexed) from ``since`` (inclusive) until ``until`` (exclusive), after
-    position ``after``. ``org`` and ``actor`` are the tags ``org`` and ``actor``, which every command records. Checked,
-    and normalised, when made."""
+    position ``after``. ``org`` is the tag ``org``; ``actor`` the role that recorded the event (the tag
+    ``recorded_by``, which the database gives); ``on_behalf_of`` the person the operator said they acted for (its tag,
+    or ``actor`` on events recorded before the database recorded who acted). Checked, and normalised, when made."""
 
     tags: Mapping[str, str | Sequence[str]] = field(default_factory=dict)
     types: tuple[str, ...] = ()
     org: str | None = None
     actor: str | None = None
+    on_behalf_of: str | None = None
     since: datetime | None = None
     until: datetime | None = None
     after: int | None = None
@@ -87,7 +94,9 @@ class EventFilter:
         if self.org is not None:
             object.__setattr__(self, "org", validation.slug(self.org))
         if self.actor is not None:
-            object.__setattr__(self, "actor", validation.email(self.actor))
+            object.__setattr__(self, "actor", validation.role_name(self.actor))
+        if self.on_behalf_of is not None:
+            object.__setattr__(self, "on_behalf_of", validation.email(self.on_behalf_of))
         for bound in ("since", "until"):
             value = getattr(self, bound)
             if value is not None and value.tzinfo is None:  # as validation.moment reads a time that names no zone
@@ -95,12 +104,21 @@ class EventFilter:
         if self.after is not None and self.after < 0:
             raise InvalidInput("after must be a position: 0 or more")
 
-    def all_tags(self) -> dict[str, tuple[str, ...]]:
+    def query(self, types: Sequence[str] = ()) -> Query:
+        """The store's query for these tags, of ``types`` (any type when empty): one item, or two when
+        ``on_behalf_of`` is given, as older events name that person by another tag."""
         merged = {key: (value,) if isinstance(value, str) else tuple(value) for key, value in self.tags.items()}
-        for key, value in (("org", self.org), ("actor", self.actor)):
+        for key, value in (("org", self.org), (RECORDED_BY, self.actor)):
             if value is not None:
                 merged[key] = (*merged.get(key, ()), value)
-        return merged
+        if self.on_behalf_of is None:
+            return Query.of(types=types, tags=merged) if merged or types else Query.all()
+        return Query(
+            tuple(
+                QueryItem(types=tuple(types), tags={**merged, key: (*merged.get(key, ()), self.on_behalf_of)})
+                for key in (ON_BEHALF_OF, CLAIMED_BEFORE)
+            )
+        )
 
     def type_matches(self, event_type: str) -> bool:
         return not self.types or any(fnmatchcase(event_type, pattern) for pattern in self.types)
@@ -132,12 +150,18 @@ class EventRecord:
     source: str
     ip_address: IPv4Address | IPv6Address | None
     user_agent: str | None
+    recorded_by: str | None
 
     @property
     def actor(self) -> str | None:
-        """Who the metadata says acted."""
-        actor = self.metadata.get("actor")
-        return None if actor is None else str(actor)
+        """Who acted: the role the database authenticated (None for events recorded before it recorded one)."""
+        return self.recorded_by
+
+    @property
+    def on_behalf_of(self) -> str | None:
+        """Whom the operator said they acted for (--actor): claimed, not proven."""
+        claimed = self.metadata.get(ON_BEHALF_OF, self.metadata.get("actor_email"))
+        return None if claimed is None else str(claimed)
 
     @property
     def tag_list(self) -> tuple[str, ...]:
@@ -166,6 +190,7 @@ def record_of(sequenced: SequencedEvent) -> EventRecord:
         source=event.source,
         ip_address=event.ip_address,
         user_agent=event.user_agent,
+        recorded_by=sequenced.recorded_by,
     )
 
 
@@ -225,6 +250,7 @@ def parse(text: str, *, now: datetime | None = None) -> EventFilter:
         types=tuple(types),
         org=single.get("org"),
         actor=single.get("actor"),
+        on_behalf_of=single.get(ON_BEHALF_OF),
         since=None if since is None else bound(since, now=now),
         until=None if until is None else bound(until, now=now),
     )
@@ -309,8 +335,7 @@ def follow(
 ) -> Iterator[EventRecord]:
     """Each matching event recorded after position ``after`` (and the filter's own), as it commits, until ``stop``."""
     followable(selection)
-    tags = selection.all_tags()
-    query = Query.of(tags=tags) if tags else Query.all()
+    query = selection.query()
     start = max(after or 0, selection.after or 0)
     return (
         record
@@ -516,11 +541,10 @@ def _read(bind: Bind, selection: EventFilter, *, limit: int, backwards: bool) ->
 
 def _query(store: EventStore, connection: Connection, selection: EventFilter) -> Query | None:
     """The filter as the store's query; None when its types (globs all) match no type ever recorded."""
-    tags = selection.all_tags()
     if not selection.types:
-        return Query.of(tags=tags) if tags else Query.all()
+        return selection.query()
     globs = {pattern for pattern in selection.types if GLOB_CHARACTERS & set(pattern)}
     types = set(selection.types) - globs
     if globs:
         types |= {known for known in store.types(connection=connection) if selection.type_matches(known)}
-    return Query.of(types=sorted(types), tags=tags) if types else None
+    return selection.query(sorted(types)) if types else None

@@ -97,14 +97,15 @@ class Unit:
         default). A command that has not guarded its decision cannot record it."""
         if self.condition is None:
             raise RuntimeError("a command records its event under its guard: call guard() or decide() first")
-        actor_tag = {"actor": self.actor.email} if self.actor.email else {}
+        # Who acted is the role the database authenticated: it records that itself (recorded_by). What the client
+        # says is kept as claimed: on whose behalf (--actor), and the account and host it runs on.
+        claimed = {"on_behalf_of": self.actor.email} if self.actor.email else {}
         event = Event(
             type=event_type,
             data=dict(data),
-            tags={**tags, **actor_tag},
+            tags={**tags, **claimed},
             metadata={
-                "actor": self.actor.name,
-                "actor_email": self.actor.email,
+                "on_behalf_of": self.actor.email,
                 "os_user": self.actor.os_user,
                 "host": self.actor.host,
                 "tenantadmin_version": __version__,

@@ -30,6 +30,9 @@ _LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?", re.ASCII)  # a host n
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
+ROLE_NAME_MAX_BYTES = 63  # NAMEDATALEN - 1
+
+
 def slug(value: str) -> str:
     if not value:
         raise InvalidInput("a slug is required")
@@ -48,6 +51,16 @@ def email(value: str) -> str:
     if len(normalised) > 255 or not _EMAIL.fullmatch(normalised):
         raise InvalidInput(f"invalid email address {value!r}")
     return normalised
+
+
+def role_name(value: str) -> str:
+    """A PostgreSQL role's name, as the database records who acted: at most 63 bytes (longer names are cut by the
+    server, so one would name another role), no control characters."""
+    if not value or len(value.encode("utf-8", errors="replace")) > ROLE_NAME_MAX_BYTES:
+        raise InvalidInput(f"invalid role name {value[:80]!r}: from 1 to {ROLE_NAME_MAX_BYTES} bytes", field="role")
+    if not value.isprintable():
+        raise InvalidInput(f"invalid role name {value[:80]!r}: no control characters", field="role")
+    return storable(value, "a role name")
 
 
 def storable(value: str, field: str) -> str:

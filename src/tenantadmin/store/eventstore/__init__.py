@@ -1,6 +1,7 @@
 """A DCB event store on PostgreSQL (dcb.events/specification): its public API, which is all that layers above use."""
 
 from .model import (
+    RECORDED_BY,
     TAG_KEY_PATTERN,
     AppendCondition,
     AppendConditionFailed,
@@ -15,6 +16,7 @@ from .model import (
 from .store import EventStore
 
 __all__ = [
+    "RECORDED_BY",
     "TAG_KEY_PATTERN",
     "AppendCondition",
     "AppendConditionFailed",

@@ -18,7 +18,8 @@ from .model import Event, SequencedEvent, tag_strings
 # The columns a read selects, in the order ``decode`` expects them.
 COLUMNS = (
     "position, id, created_at, event_type, data, metadata, tags, aggregate_type, aggregate_id, user_id, "
-    "organization_id, session_id, correlation_id, causation_id, source, ip_address, user_agent, event_timestamp"
+    "organization_id, session_id, correlation_id, causation_id, source, ip_address, user_agent, event_timestamp, "
+    "recorded_by"
 )
 
 
@@ -67,7 +68,8 @@ def encode(events: Sequence[Event]) -> str:
 def decode(row: Sequence[Any]) -> SequencedEvent:
     # fmt: off
     (position, id_, recorded_at, type_, data, metadata, tags, aggregate_type, aggregate_id, user_id,
-     organization_id, session_id, correlation_id, causation_id, source, ip_address, user_agent, occurred_at) = row
+     organization_id, session_id, correlation_id, causation_id, source, ip_address, user_agent, occurred_at,
+     recorded_by) = row
     # fmt: on
     event = Event.recorded(
         type=type_,
@@ -87,4 +89,4 @@ def decode(row: Sequence[Any]) -> SequencedEvent:
         user_agent=user_agent,
         occurred_at=occurred_at,
     )
-    return SequencedEvent(position=position, id=id_, recorded_at=recorded_at, event=event)
+    return SequencedEvent(position=position, id=id_, recorded_at=recorded_at, event=event, recorded_by=recorded_by)

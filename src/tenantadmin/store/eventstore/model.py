@@ -17,6 +17,8 @@ from tenantadmin.errors import Conflict
 
 # Tag keys are short identifiers; a value may be any non-empty string. "key=value" is how a tag is indexed.
 TAG_KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_.-]{0,62}$")
+# The tag the database itself gives every event: the role that recorded it (session_user). A writer cannot give it.
+RECORDED_BY = "recorded_by"
 
 # What an event about no particular subject records in the seed's aggregate columns.
 NO_AGGREGATE_TYPE = "none"
@@ -83,6 +85,8 @@ class Event:
         if self.source not in _SOURCES:
             raise ValueError(f"invalid source {self.source!r}: one of {', '.join(EventSource)}")
         tag_strings(self.tags)  # validates
+        if RECORDED_BY in self.tags:
+            raise ValueError(f"the tag {RECORDED_BY!r} is the database's to give: the role that recorded the event")
 
     @classmethod
     def recorded(cls, **fields: Any) -> Event:
@@ -138,6 +142,7 @@ class SequencedEvent:
     id: uuid.UUID
     recorded_at: datetime
     event: Event
+    recorded_by: str | None = None  # the role the database authenticated; None before it recorded one (0006)
 
 
 @dataclass(frozen=True)

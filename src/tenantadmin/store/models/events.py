@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, Identity, Index, Integer, String, Text, func, text
+from sqlalchemy import BigInteger, CheckConstraint, FetchedValue, Index, Integer, String, Text, func, text
 from sqlalchemy.dialects.postgresql import INET
 from sqlalchemy.orm import Mapped, mapped_column
 from uuid6 import uuid7
@@ -27,7 +27,8 @@ class StoredEvent(Base):
     __tablename__ = "events"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
-    position: Mapped[int] = mapped_column(BigInteger, Identity(always=True), unique=True)
+    # Given by the database (migration 0006's trigger draws it from events_position_seq), never by a writer.
+    position: Mapped[int] = mapped_column(BigInteger, unique=True, server_default=FetchedValue())
 
     event_type: Mapped[str] = mapped_column(String(255))
     aggregate_type: Mapped[str] = mapped_column(String(100))
@@ -48,6 +49,10 @@ class StoredEvent(Base):
     version: Mapped[str | None] = mapped_column(String(50))
     ip_address: Mapped[IpAddress | None] = mapped_column(INET)
     user_agent: Mapped[str | None] = mapped_column(String(500))
+
+    # The role PostgreSQL authenticated (session_user), set by the database and checked by its trigger (migration
+    # 0006); NULL for events recorded before, whose author was never proven.
+    recorded_by: Mapped[str | None] = mapped_column(Text, server_default=text("SESSION_USER"))
 
     event_timestamp: Mapped[datetime] = mapped_column(server_default=func.now(), index=True)
     created_at: Mapped[datetime] = creation_time()

@@ -25,7 +25,9 @@ from ..widgets.banner import DatabaseBanner
 from ..widgets.event_detail import detail_of
 from ..widgets.event_log import HEADINGS, EventLog
 
-PLACEHOLDER = "Filter: org=acme user=bob@example.com type=api_key.* actor=ops@example.com since=24h until=…"
+PLACEHOLDER = (
+    "Filter: org=acme user=bob@example.com type=api_key.* actor=alice on_behalf_of=ops@example.com since=24h …"
+)
 UNITS = {timedelta(hours=1): "hour", timedelta(days=1): "day"}
 RECOUNT_SECONDS = 2.0  # while events arrive, the chart is counted again at most this often
 
