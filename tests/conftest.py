@@ -154,8 +154,9 @@ class Logins:
 
     def drop_all(self) -> None:
         with self.admin.connect() as connection:
-            for name in self.made:
-                connection.execute(sa.text(f'DROP ROLE IF EXISTS "{name}"'))
+            for name in self.made:  # what a role granted (memberships, as a migrator grants them) goes with it
+                connection.execute(sa.text(f'DROP OWNED BY "{name}"'))
+                connection.execute(sa.text(f'DROP ROLE "{name}"'))
 
 
 @pytest.fixture

@@ -96,21 +96,29 @@ def test_a_blank_type_or_one_with_spaces_is_invalid_input(bad):
         EventFilter(types=(bad,))
 
 
-def test_org_and_actor_are_their_tags(engine, log):
+def test_org_and_on_behalf_of_are_their_tags(engine, log):
     assert listed(engine, org="acme") == [
         "organization.created@acme",
         "api_key.issued@acme",
         "api_key.revoked@acme",
         "organization.suspended@acme",
     ]
-    assert listed(engine, actor=" Bob@Example.com ") == ["organization.created@globex", "api_key.issued@acme"]
-    assert listed(engine, org="acme", actor="ada@example.com") == [
+    assert listed(engine, on_behalf_of=" Bob@Example.com ") == [
+        "organization.created@globex",
+        "api_key.issued@acme",  # tagged actor=bob@example.com, as events were before the database recorded who acted
+    ]
+    assert listed(engine, org="acme", on_behalf_of="ada@example.com") == [
         "organization.created@acme",
         "organization.suspended@acme",
     ]
     assert listed(engine, org="acme", tags={"org": "globex"}) == []
     with pytest.raises(InvalidInput, match="email"):
-        EventFilter(actor="ada")
+        EventFilter(on_behalf_of="ada")
+    recorder = log[0].recorded_by
+    assert recorder and listed(engine, actor=recorder) == labels(log)  # the role the fixture connected as
+    assert listed(engine, actor=f"{recorder}x") == []
+    with pytest.raises(InvalidInput, match="role name"):
+        EventFilter(actor="a\x1bb")
     with pytest.raises(InvalidInput, match="slug"):
         EventFilter(org="Not A Slug")
 
@@ -249,7 +257,7 @@ def test_every_output_format_parses(engine, log, cli):
     assert [record["position"] for record in records] == [log[index].position for index in (0, 2, 4, 5)]
     assert list(records[0]) == FIELDS
     assert records[0]["event_type"] == "organization.created" and records[0]["tags"]["org"] == "acme"
-    assert records[0]["metadata"]["actor"] == "ada@example.com" and records[0]["source"] == "cli"
+    assert records[0]["metadata"]["on_behalf_of"] == "ada@example.com" and records[0]["source"] == "cli"
 
     ndjson = cli("events", "list", "--type", "api_key.*", "--format", "ndjson")
     assert ndjson.code == 0, ndjson.stderr
@@ -315,11 +323,13 @@ NOW = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
 
 def test_the_filter_line_takes_org_actor_tags_and_any_of_several_types():
     parsed = audit.parse(
-        "org=acme  user=bob@example.com type=api_key.* key=k1 type=member.invited actor=Ada@Example.com"
+        "org=acme  user=bob@example.com type=api_key.* key=k1 type=member.invited on_behalf_of=Ada@Example.com"
+        " actor=alice"
     )
     assert parsed == EventFilter(
         org="acme",
-        actor="ada@example.com",
+        actor="alice",
+        on_behalf_of="ada@example.com",
         tags={"user": ("bob@example.com",), "key": ("k1",)},
         types=("api_key.*", "member.invited"),
     )
@@ -350,16 +360,16 @@ def test_the_filter_line_selects_from_the_log_like_the_cli(engine, log):
         "api_key.revoked@acme",
         "organization.suspended@acme",
     ]
-    assert labels(audit.list_(engine, audit.parse(f"actor=bob@example.com until={at[2].isoformat()}")).records) == [
-        "organization.created@globex"
-    ]
+    assert labels(
+        audit.list_(engine, audit.parse(f"on_behalf_of=bob@example.com until={at[2].isoformat()}")).records
+    ) == ["organization.created@globex"]
 
 
 @pytest.mark.parametrize("word", ["orgs=acme", "tag=org=acme", "Org=acme", "status=active", "=acme"])
 def test_an_unknown_filter_key_is_refused_naming_the_known_ones(word):
     with pytest.raises(InvalidInput, match="unknown filter key") as refused:
         audit.parse(f"type=api_key.* {word}")
-    assert "actor, key, org, org_id, since, type, until, user" in str(refused.value)
+    assert "actor, key, on_behalf_of, org, org_id, since, type, until, user" in str(refused.value)
     assert "\n" not in str(refused.value)
 
 
@@ -380,7 +390,7 @@ def test_org_and_actor_in_the_filter_line_are_checked():
     with pytest.raises(InvalidInput, match="slug"):
         audit.parse("org=Not_A_Slug")
     with pytest.raises(InvalidInput, match="email"):
-        audit.parse("actor=ada")
+        audit.parse("on_behalf_of=ada")
 
 
 def test_the_known_tag_keys_are_the_ones_tenantadmins_commands_record(connection, actor):

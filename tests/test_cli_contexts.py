@@ -91,7 +91,7 @@ def test_a_changing_command_says_first_which_database_it_acts_on_and_as_whom(pro
     (created,) = organizations.list_(engine)
     assert created.created_by is None  # ops@example.com has no account: the actor is recorded in the event
     events = tenantadmin("--context", "prod", "events", "list", "--json", home=tmp_path).json()
-    assert events[-1]["metadata"]["actor_email"] == "ops@example.com"
+    assert events[-1]["metadata"]["on_behalf_of"] == "ops@example.com"
 
 
 def test_reading_quiet_and_piped_commands_say_nothing_of_it(prod, tmp_path):

@@ -92,7 +92,8 @@ def test_a_stored_event_fills_the_seeds_columns(store, connection):
     assert row["id"] == event.id and row["id"].version == 7
     assert (row["event_type"], row["aggregate_type"], row["aggregate_id"]) == ("api_key.issued", "api_key", subject)
     assert row["aggregate_version"] == 1
-    assert row["data"] == {"name": "deploys"} and row["tags"] == {"org": "acme", "key": "k1"}
+    assert row["data"] == {"name": "deploys"}
+    assert row["tags"] == {"org": "acme", "key": "k1", "recorded_by": row["recorded_by"]} and row["recorded_by"]
     assert row["metadata"] == {"actor": "ops@example.com", "host": "bastion"}
     assert (row["user_id"], row["organization_id"]) == (user, organization)
     assert (row["session_id"], row["correlation_id"], row["causation_id"]) == ("s-1", "c-1", "e-0")

@@ -118,7 +118,8 @@ def test_events_read_back_whole(store, connection):
     (sequenced,) = read(store, connection, Query.all()).events
     assert sequenced.position == position and sequenced.id == event.id
     assert sequenced.event.type == event.type and sequenced.event.data == event.data
-    assert sequenced.event.tags == {"org": "acme", "user": ("a@x.io",)}
+    assert sequenced.event.tags == {"org": "acme", "user": ("a@x.io",), "recorded_by": sequenced.recorded_by}
+    assert sequenced.recorded_by
     assert sequenced.event.metadata == event.metadata
     assert (sequenced.event.source, sequenced.event.correlation_id) == ("cli", "c-1")
     assert sequenced.recorded_at.tzinfo is not None

@@ -114,7 +114,7 @@ def test_uses_of_a_key_while_it_is_rolled_are_counted_against_its_successor_too(
 def test_a_line_rolled_before_the_upgrade_shares_the_allowance_of_its_most_used_key(engine, actor, owner):
     old = issue(engine, actor, usage_limit=10)
     new = keys.roll(engine, actor, old.key.key_id)
-    migrations.downgrade(engine, "-1")
+    migrations.downgrade(engine, "0004")
     with connected(engine) as connection:  # as the two counts stood: copied at the roll, then each used on its own
         for key_id, count in ((old.key.key_id, 3), (new.key.key_id, 7)):
             connection.execute(

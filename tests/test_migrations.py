@@ -187,3 +187,30 @@ def test_a_server_older_than_postgresql_15_is_refused(fresh_database, monkeypatc
     monkeypatch.setattr(database, "OLDEST_SERVER", (99,))
     with pytest.raises(UnsupportedServer, match=r"runs PostgreSQL \d+.* tenantadmin needs 99 or newer"):
         open_database(DatabaseChoice(url_text(fresh_database), "--database-url"))
+
+
+def test_a_role_that_owns_the_database_migrates_it_without_being_superuser(databases, logins):
+    """As on a managed PostgreSQL (issue 12, requirement 5): the migrating role owns the database and may make roles;
+    the group roles exist already on this server (made by the run's first migration), so it is given ADMIN OPTION on
+    them, as the README tells a DBA to do in that case."""
+    migrator = logins.make()
+    groups = "tenantadmin_owner, tenantadmin_admin, tenantadmin_operator, tenantadmin_auditor, tenantadmin_verifier"
+    with databases.admin.connect() as connection:
+        connection.execute(sa.text(f'ALTER ROLE "{migrator.username}" CREATEROLE'))
+        connection.execute(sa.text(f'GRANT {groups} TO "{migrator.username}" WITH ADMIN OPTION'))
+    database = databases.create("managed")
+    with databases.admin.connect() as connection:
+        connection.execute(sa.text(f'ALTER DATABASE "{database.database}" OWNER TO "{migrator.username}"'))
+    engine = create_engine(database.set(username=migrator.username, password=migrator.password))
+    try:
+        with engine.connect() as connection:
+            assert not connection.scalar(sa.text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"))
+        migrations.upgrade(engine)
+        with engine.connect() as connection:
+            owners = set(connection.scalars(sa.text("SELECT tableowner FROM pg_tables WHERE schemaname = 'public'")))
+        assert owners == {"tenantadmin_owner", migrator.username}  # the migrator keeps alembic_version
+        migrations.downgrade(engine, "base")
+    finally:
+        engine.dispose()
+        with databases.admin.connect() as connection:  # so that the migrator, which owns it, can be dropped
+            connection.execute(sa.text(f'DROP DATABASE "{database.database}" WITH (FORCE)'))

@@ -180,12 +180,11 @@ def test_create_returns_the_record_with_the_seed_columns_and_appends_one_event(c
     everything = events(connection)
     assert [recorded.event.type for recorded in everything] == ["organization.created"]
     event = everything[0].event
-    assert dict(event.tags) == {"org": "acme", "org_id": str(record.id)}
+    assert dict(event.tags) == {"org": "acme", "org_id": str(record.id), "recorded_by": everything[0].recorded_by}
     assert event.data["slug"] == "acme" and event.data["name"] == "Acme Corporation"
     assert event.data["settings"] == {"seats": 10} and event.data["metadata"] == {"crm": "A-1"}
     assert event.metadata == {
-        "actor": f"{operator.os_user}@{operator.host}",
-        "actor_email": None,
+        "on_behalf_of": None,
         "os_user": operator.os_user,
         "host": operator.host,
         "tenantadmin_version": __version__,
@@ -206,9 +205,10 @@ def test_create_by_a_known_actor_tags_the_event_and_records_the_user(connection)
     assert record.created_by == user_id and record.updated_by == user_id
     assert record.settings == {} and record.metadata == {}  # the columns' defaults
     (recorded,) = of_type(connection, "organization.created", org="acme")
-    assert dict(recorded.event.tags) == {"org": "acme", "org_id": str(record.id), "actor": "ada@example.com"}
-    assert recorded.event.metadata["actor"] == "ada@example.com"
-    assert recorded.event.metadata["actor_email"] == "ada@example.com"
+    assert dict(recorded.event.tags) == {
+        "org": "acme", "org_id": str(record.id), "on_behalf_of": "ada@example.com", "recorded_by": recorded.recorded_by
+    }  # fmt: skip
+    assert recorded.event.metadata["on_behalf_of"] == "ada@example.com"
     assert recorded.event.user_id == user_id and recorded.event.source == "tui"
 
 
@@ -243,8 +243,10 @@ def test_cli_create_json_has_the_documented_fields_and_the_event_names_the_actor
     (recorded,) = events(engine)
     event = recorded.event
     assert event.type == "organization.created"
-    assert dict(event.tags) == {"org": "acme", "org_id": created["id"], "actor": "ada@example.com"}
-    assert event.metadata["actor"] == "ada@example.com"
+    assert dict(event.tags) == {
+        "org": "acme", "org_id": created["id"], "on_behalf_of": "ada@example.com", "recorded_by": recorded.recorded_by
+    }  # fmt: skip
+    assert event.metadata["on_behalf_of"] == "ada@example.com"
     assert event.metadata["tenantadmin_version"] == __version__
     assert event.metadata["os_user"] and event.metadata["host"]
     assert event.source == "cli" and event.correlation_id
@@ -474,7 +476,7 @@ def test_update_records_before_and_after_of_only_the_changed_fields(connection, 
         "before": {"name": "Acme", "subscription_tier": "pro"},
         "after": {"name": "Acme Corp", "subscription_tier": "enterprise"},
     }
-    assert dict(recorded.event.tags) == {"org": "acme", "org_id": str(created.id)}
+    assert dict(recorded.event.tags) == {"org": "acme", "org_id": str(created.id), "recorded_by": recorded.recorded_by}
     assert row_of(connection, "acme")["name"] == "Acme Corp"
 
 
@@ -609,7 +611,7 @@ def test_suspend_then_reactivate(engine, operator, cli):
     assert row_of(engine, "acme")["status"] == "suspended"
     (suspended,) = of_type(engine, "organization.suspended", org_id=str(created.id))
     assert suspended.event.data == {"from_status": "active", "to_status": "suspended", "reason": "unpaid invoice"}
-    assert suspended.event.tags["actor"] == "ops@example.com" and suspended.event.tags["org"] == "acme"
+    assert suspended.event.tags["on_behalf_of"] == "ops@example.com" and suspended.event.tags["org"] == "acme"
 
     before = state(engine)
     again = cli("orgs", "suspend", "acme", "--reason", "again")
@@ -683,7 +685,7 @@ def test_delete_keeps_the_row_revokes_its_keys_and_voids_its_invitations(engine,
     assert sorted(data.pop("revoked_keys")) == keys
     assert data == {"from_status": "active", "voided_invitations": [str(invited)]}
     assert sorted(recorded.event.tags["key"]) == keys
-    assert recorded.event.tags["actor"] == "owner@example.com"
+    assert recorded.event.tags["on_behalf_of"] == "owner@example.com"
 
     listed = cli("orgs", "list", "--json")
     assert [org["slug"] for org in listed.json()] == ["globex"]

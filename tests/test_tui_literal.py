@@ -210,10 +210,11 @@ def test_an_event_line_is_cut_and_padded_by_the_cells_a_terminal_gives_it():
 
     wide = EventRecord(
         position=1, id=uuid.uuid4(), event_type="日本語の種類" * 5, created_at=datetime(2026, 1, 1, tzinfo=UTC),
-        event_timestamp=None, tags={"org": "全角"}, data={}, metadata={"actor": "名前@example.com" * 3},
+        event_timestamp=None, tags={"org": "全角"}, data={}, metadata={},
         aggregate_type="x", aggregate_id=uuid.uuid4(), user_id=None, organization_id=None, correlation_id=None,
         causation_id=None, session_id=None, source="cli", ip_address=None, user_agent=None,
+        recorded_by="名前の役割" * 3,
     )  # fmt: skip
-    narrow = dataclasses.replace(wide, event_type="a", metadata={"actor": "b"})
+    narrow = dataclasses.replace(wide, event_type="a", recorded_by="b")
     tags_at = cell_len(line_of(narrow)) - cell_len("org=全角")
     assert cell_len(line_of(wide)[: len(line_of(wide)) - len("org=全角")]) == tags_at  # the tags start where they do

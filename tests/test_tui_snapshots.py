@@ -211,9 +211,9 @@ def seed(connection: sa.Connection) -> None:
         kind, name = event["subject"]
         subject = fixed_id(f"{kind}:{name}")
         versions[subject] = versions.get(subject, 0) + 1
-        tags = {"org": event["org"], "org_id": str(orgs[event["org"]]), **event["extra_tags"], "actor": event["actor"]}
-        metadata = {"actor": event["actor"], "actor_email": event["actor"], "os_user": "ops", "host": "admin-1",
-                    "tenantadmin_version": "0.1.0"}  # fmt: skip
+        tags = {"org": event["org"], "org_id": str(orgs[event["org"]]), **event["extra_tags"],
+                "on_behalf_of": event["actor"]}  # fmt: skip
+        metadata = {"on_behalf_of": event["actor"], "os_user": "ops", "host": "admin-1", "tenantadmin_version": "0.1.0"}
         position = execute(
             sa.text(
                 "INSERT INTO events (id, event_type, aggregate_type, aggregate_id, aggregate_version, data, metadata, "

@@ -36,6 +36,11 @@ class Conflict(ServiceError):
     """The command would break a uniqueness rule, or lost a race with another command: trying again may work."""
 
 
+class Forbidden(ServiceError):
+    """The database refused the command to the role that connected: it lacks the privilege (the message names the
+    group role that has it)."""
+
+
 class InvalidState(ServiceError):
     """The command does not apply to the thing in its present state."""
 

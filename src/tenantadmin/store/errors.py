@@ -10,6 +10,8 @@ connection is always ``DatabaseUnavailable``. Beyond that, what the statements w
 - ``"read"`` (lists, details, the log): a value out of range is ``InvalidInput`` (the operator's, as typed);
 - ``"setup"`` (connecting, migrating, starting the embedded server: nothing an operator typed is in it): nothing more.
 
+Whatever the work, a privilege the connected role lacks is ``Forbidden``, naming the group role that holds it.
+
 Anything else is a ``DatabaseError``.
 """
 
@@ -25,6 +27,7 @@ from tenantadmin.errors import (
     Conflict,
     DatabaseError,
     DatabaseUnavailable,
+    Forbidden,
     InvalidInput,
     TenantAdminError,
 )
@@ -32,6 +35,14 @@ from tenantadmin.errors import (
 __all__ = ["Doing", "first_line", "translate", "translated"]
 
 Doing = Literal["command", "read", "setup"]
+
+INSUFFICIENT_PRIVILEGE = "42501"
+# The group role (migration 0006) that holds what each kind of work needs, named when the database refuses it.
+NEEDED: dict[Doing, str] = {
+    "command": "tenantadmin_operator",
+    "read": "tenantadmin_auditor (or tenantadmin_operator)",
+    "setup": "tenantadmin_auditor (or any tenantadmin role)",
+}
 
 
 def first_line(error: BaseException) -> str:
@@ -45,6 +56,8 @@ def translate(error: sa.exc.DBAPIError, what: str, doing: Doing) -> TenantAdminE
     """The error of ours that ``error``, met while ``doing`` ``what`` (a phrase that begins the message), means."""
     message = f"{what}: {first_line(error)}"
     sqlstate = getattr(error.orig, "sqlstate", None) or ""
+    if sqlstate == INSUFFICIENT_PRIVILEGE:
+        return Forbidden(f"{message}: this needs the role {NEEDED[doing]} (see `tenantadmin operators --help`)")
     if doing == "command" and sqlstate.startswith("40"):  # serialization_failure, deadlock_detected: a lost race
         return Conflict(f"{message} (another command got there first: try again)")
     if isinstance(error, sa.exc.OperationalError) or error.connection_invalidated:
