@@ -82,7 +82,7 @@ def test_a_url_that_does_not_parse_is_a_usage_error(tmp_path):
     assert run.code == 2 and run.stderr.startswith("Error: malformed database URL") and "Traceback" not in run.stderr
 
 
-def test_a_database_error_other_than_connecting_exits_3_with_one_line(databases, empty_database, tmp_path):
+def test_a_role_that_may_not_migrate_is_refused_with_one_line_naming_what_it_needs(databases, empty_database, tmp_path):
     """A role that may connect but not create tables (PostgreSQL 15+ revokes CREATE on public from everyone)."""
     role = f"{databases.prefix}_reader"
     with databases.admin.connect() as admin:
@@ -90,8 +90,9 @@ def test_a_database_error_other_than_connecting_exits_3_with_one_line(databases,
     try:
         url = url_text(empty_database.set(username=role))
         run = tenantadmin("--database-url", url, "db", "upgrade", home=tmp_path)
-        assert run.code == 3, run.stderr
+        assert run.code == 1, run.stderr
         assert run.stderr.count("\n") == 1 and "permission denied" in run.stderr
+        assert "this needs the role that owns the database" in run.stderr
         assert schema_of(empty_database) == (None, 0)
     finally:
         with databases.admin.connect() as admin:

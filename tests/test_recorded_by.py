@@ -152,3 +152,12 @@ def test_the_store_appends_as_its_owner_with_a_fixed_search_path(engine):
         ).all()
     assert definer and "search_path=public, pg_temp" in settings and owner == "tenantadmin_owner"
     assert {owner for table, owner in tables if table != "alembic_version"} == {"tenantadmin_owner"}
+
+
+def test_a_command_the_role_may_not_run_exits_1_naming_the_role_it_needs_and_writes_nothing(logins, tmp_path):
+    url = url_text(logins.make("tenantadmin_auditor"))
+    refused = tenantadmin("orgs", "create", "Acme", "--slug", "acme", home=tmp_path, TENANTADMIN_DATABASE_URL=url)
+    assert refused.code == 1 and refused.stderr.count("\n") == 1, refused.stderr
+    assert "permission denied" in refused.stderr and "this needs the role tenantadmin_operator" in refused.stderr
+    listed = tenantadmin("orgs", "list", "--json", home=tmp_path, TENANTADMIN_DATABASE_URL=url)
+    assert listed.code == 0 and listed.json() == []  # the auditor reads, and nothing was written

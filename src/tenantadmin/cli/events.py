@@ -264,7 +264,7 @@ def _columns(fields: Sequence[str]) -> list[Column]:
         ("RECORDED", operator.attrgetter("created_at")),
         ("TYPE", operator.attrgetter("event_type")),
         ("ACTOR", operator.attrgetter("actor")),
-        ("TAGS", lambda record: list(record.tag_list)),
+        ("TAGS", lambda record: list(record.other_tag_list)),
         ("DATA", lambda record: _summary(record.data)),
     ]
 

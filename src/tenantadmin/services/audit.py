@@ -164,6 +164,15 @@ class EventRecord:
         return None if claimed is None else str(claimed)
 
     @property
+    def other_tags(self) -> dict[str, Any]:
+        """The tags but ``recorded_by``: what a view shows beside its actor column, which shows that one."""
+        return {key: value for key, value in self.tags.items() if key != RECORDED_BY}
+
+    @property
+    def other_tag_list(self) -> tuple[str, ...]:
+        return tag_strings(self.other_tags)
+
+    @property
     def tag_list(self) -> tuple[str, ...]:
         """The tags as they are indexed and filtered by: ``key=value``, sorted."""
         return tag_strings(self.tags)

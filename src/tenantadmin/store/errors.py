@@ -8,7 +8,8 @@ connection is always ``DatabaseUnavailable``. Beyond that, what the statements w
   database enforces, are a ``Conflict`` (another command won: trying again may work); a value out of a column's range
   is ``InvalidInput``;
 - ``"read"`` (lists, details, the log): a value out of range is ``InvalidInput`` (the operator's, as typed);
-- ``"setup"`` (connecting, migrating, starting the embedded server: nothing an operator typed is in it): nothing more.
+- ``"setup"`` (connecting, starting the embedded server: nothing an operator typed is in it), and ``"migrate"``:
+  nothing more.
 
 Whatever the work, a privilege the connected role lacks is ``Forbidden``, naming the group role that holds it.
 
@@ -34,14 +35,15 @@ from tenantadmin.errors import (
 
 __all__ = ["Doing", "first_line", "translate", "translated"]
 
-Doing = Literal["command", "read", "setup"]
+Doing = Literal["command", "read", "setup", "migrate"]
 
 INSUFFICIENT_PRIVILEGE = "42501"
-# The group role (migration 0006) that holds what each kind of work needs, named when the database refuses it.
+# What holds the privileges each kind of work needs (the group roles of migration 0006), named when refused.
 NEEDED: dict[Doing, str] = {
-    "command": "tenantadmin_operator",
-    "read": "tenantadmin_auditor (or tenantadmin_operator)",
-    "setup": "tenantadmin_auditor (or any tenantadmin role)",
+    "command": "the role tenantadmin_operator, which a DBA grants",
+    "read": "the role tenantadmin_auditor (or tenantadmin_operator), which a DBA grants",
+    "setup": "a tenantadmin role (tenantadmin_auditor at least), which a DBA grants",
+    "migrate": "the role that owns the database (and CREATEROLE until the group roles exist: README, 'Who acted')",
 }
 
 
@@ -57,14 +59,14 @@ def translate(error: sa.exc.DBAPIError, what: str, doing: Doing) -> TenantAdminE
     message = f"{what}: {first_line(error)}"
     sqlstate = getattr(error.orig, "sqlstate", None) or ""
     if sqlstate == INSUFFICIENT_PRIVILEGE:
-        return Forbidden(f"{message}: this needs the role {NEEDED[doing]} (see `tenantadmin operators --help`)")
+        return Forbidden(f"{message}: this needs {NEEDED[doing]}")
     if doing == "command" and sqlstate.startswith("40"):  # serialization_failure, deadlock_detected: a lost race
         return Conflict(f"{message} (another command got there first: try again)")
     if isinstance(error, sa.exc.OperationalError) or error.connection_invalidated:
         return DatabaseUnavailable(message)
     if doing == "command" and isinstance(error, sa.exc.IntegrityError):
         return Conflict(message)
-    if doing != "setup" and isinstance(error, sa.exc.DataError):
+    if doing in ("command", "read") and isinstance(error, sa.exc.DataError):
         return InvalidInput(message)
     return DatabaseError(message)
 

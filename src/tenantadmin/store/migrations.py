@@ -80,7 +80,7 @@ def _run(engine: Engine, move: Callable[[Config, str], None], revision: str) -> 
     from alembic.util import CommandError
 
     try:
-        with translated(f"cannot migrate {safe_url(engine.url)}", "setup"), engine.begin() as connection:
+        with translated(f"cannot migrate {safe_url(engine.url)}", "migrate"), engine.begin() as connection:
             move(alembic_config(connection), revision)
     except CommandError as error:
         raise InvalidInput(str(error)) from error

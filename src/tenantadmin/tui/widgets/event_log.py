@@ -35,7 +35,7 @@ KEEP = 30
 def line_of(record: EventRecord) -> str:
     tags = " ".join(
         f"{key}={value}" if isinstance(value, str) else " ".join(f"{key}={item}" for item in value)
-        for key, value in record.tags.items()
+        for key, value in record.other_tags.items()
     )
     return LINE.format(
         record.position, f"{record.created_at:%Y-%m-%d %H:%M:%S}", set_cell_size(visible(record.event_type), 24),
