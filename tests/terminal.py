@@ -18,10 +18,12 @@ from pathlib import Path
 from .clirunner import Run, environment
 
 
-def at_terminal(*args: str, home: Path, columns: int = 80, rows: int = 24, typed: str = "", **extra: str) -> Run:
-    """``tenantadmin *args`` with its standard streams on a terminal of ``columns`` by ``rows``, in no colour, paged
-    by ``cat`` unless ``extra`` names a pager; what it printed, its line ends as written (the terminal's \\r\\n made
-    \\n again). stderr is the same terminal, so stdout holds both. ``typed`` is what the operator types at it."""
+def started(
+    args: tuple[str, ...], home: Path, columns: int, rows: int, extra: dict[str, str]
+) -> tuple[int, subprocess.Popen[bytes]]:
+    """``tenantadmin *args`` started with its standard streams on a new terminal of ``columns`` by ``rows`` (no
+    colour, paged by ``cat`` unless ``extra`` names a pager); the terminal's end the caller reads and writes, and the
+    process."""
     main, secondary = pty.openpty()
     fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
     variables = {key: value for key, value in environment(home, **extra).items() if key not in {"COLUMNS", "LINES"}}
@@ -34,6 +36,14 @@ def at_terminal(*args: str, home: Path, columns: int = 80, rows: int = 24, typed
         close_fds=True,
     )
     os.close(secondary)
+    return main, process
+
+
+def at_terminal(*args: str, home: Path, columns: int = 80, rows: int = 24, typed: str = "", **extra: str) -> Run:
+    """``tenantadmin *args`` with its standard streams on a terminal of ``columns`` by ``rows``, in no colour, paged
+    by ``cat`` unless ``extra`` names a pager; what it printed, its line ends as written (the terminal's \\r\\n made
+    \\n again). stderr is the same terminal, so stdout holds both. ``typed`` is what the operator types at it."""
+    main, process = started(args, home, columns, rows, extra)
     os.write(main, typed.encode())
     chunks = []
     while True:
@@ -57,18 +67,7 @@ class Following:
     waits until what it printed holds a text, and leaving the block stops it as Ctrl-C does."""
 
     def __init__(self, *args: str, home: Path, columns: int = 80, rows: int = 24, **extra: str) -> None:
-        self.main, secondary = pty.openpty()
-        fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-        variables = {key: value for key, value in environment(home, **extra).items() if key not in {"COLUMNS", "LINES"}}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tenantadmin", *args],
-            stdin=secondary,
-            stdout=secondary,
-            stderr=secondary,
-            env={"NO_COLOR": "1", "PAGER": "cat"} | variables | {"TERM": "xterm"},
-            close_fds=True,
-        )
-        os.close(secondary)
+        self.main, self.process = started(args, home, columns, rows, extra)
         self.printed = b""
 
     def seen(self, text: str, timeout: float = 30) -> str:

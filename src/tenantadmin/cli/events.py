@@ -223,10 +223,10 @@ def _printer(
 ) -> Printer:
     """Print ``first`` in ``format_`` (only their ``fields``, when given), and return how to print each event that
     follows in the same layout."""
-    chosen(first, EventRecord, fields)  # an unknown field is refused before anything is printed
+    picked = chosen(first, EventRecord, fields)  # an unknown field is refused before anything is printed
     columns = _columns(fields)
     if format_ == "json":
-        click.echo(to_json(chosen(first, EventRecord, fields)))
+        click.echo(to_json(picked))
         return _ignore
     if format_ == "table" and not first and not following:
         message(settings, "nothing to show")
