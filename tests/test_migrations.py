@@ -194,7 +194,10 @@ def test_a_role_that_owns_the_database_migrates_it_without_being_superuser(datab
     the group roles exist already on this server (made by the run's first migration), so it is given ADMIN OPTION on
     them, as the README tells a DBA to do in that case."""
     migrator = logins.make()
-    groups = "tenantadmin_owner, tenantadmin_admin, tenantadmin_operator, tenantadmin_auditor, tenantadmin_verifier"
+    groups = (
+        "tenantadmin_owner, tenantadmin_admin, tenantadmin_operator, tenantadmin_auditor, tenantadmin_verifier,"
+        " tenantadmin_scoped"
+    )
     with databases.admin.connect() as connection:
         connection.execute(sa.text(f'ALTER ROLE "{migrator.username}" CREATEROLE'))
         connection.execute(sa.text(f'GRANT {groups} TO "{migrator.username}" WITH ADMIN OPTION'))

@@ -25,6 +25,7 @@ from .errors import Group
             ("members", "members"),
             ("keys", "keys"),
             ("events", "events"),
+            ("operators", "operators"),
             ("context", "contexts"),  # cli/context.py is what every command shares
             ("db", "db"),
             ("completion", "completion"),

@@ -19,6 +19,8 @@ ORGANIZATION_STATUSES: tuple[str, ...] = tuple(status.value for status in Organi
 #   active     none of these: verify accepts it, from an allowed address while its organization is active.
 # Expired and exhausted are never stored: the row stays active, and services/keys.py's status_of derives them.
 KEY_STATUSES: tuple[str, ...] = ("active", "exhausted", "expired", "revoked")
+# tenantadmin's group roles an operator can be granted (tenantadmin_<role>, migrations 0006 and 0007).
+OPERATOR_ROLES: tuple[str, ...] = ("admin", "operator", "auditor", "verifier")
 SOURCES: tuple[str, ...] = tuple(source.value for source in EventSource)
 Source = EventSource  # where an action comes from, as an Actor says it: Source.CLI, Source.TUI, ...
 

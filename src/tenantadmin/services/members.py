@@ -35,7 +35,7 @@ from tenantadmin.store.models import (
 from . import choices, credentials, pages, validation
 from .actor import Actor
 from .organizations import HOLDING_EVENTS, find, lifecycle, tags_of, usable
-from .unit import Bind, Unit, reading, unit
+from .unit import Bind, Unit, reading, unit, user_id_of
 
 
 class InvitationState(enum.StrEnum):
@@ -160,12 +160,12 @@ def invite(
     token = credentials.new_invitation_token()
     with unit(bind, actor) as work:
         organization = _decide(work, org, email, active=True)
-        user = work.session.scalar(sa.select(User).where(User.email == email))
+        user_id = work.session.scalar(sa.select(user_id_of(email)))
         membership = None
-        if user is not None:
+        if user_id is not None:
             membership = work.session.scalar(
                 sa.select(Membership).where(
-                    Membership.user_id == user.id, Membership.organization_id == organization.id
+                    Membership.user_id == user_id, Membership.organization_id == organization.id
                 )
             )
         if membership is not None:
@@ -180,17 +180,22 @@ def invite(
         membership_id = membership.id if membership is not None else uuid.uuid4()
         work.record(
             "member.invited",
-            {"email": email, "role": str(member_role), "expires_at": expires_at.isoformat(), "new_user": user is None},
+            {
+                "email": email,
+                "role": str(member_role),
+                "expires_at": expires_at.isoformat(),
+                "new_user": user_id is None,
+            },
             tags=_tags(organization, email),
             subject=("membership", membership_id),
             organization_id=organization.id,
         )
-        if user is None:
-            user = User(id=uuid.uuid4(), email=email, status=UserStatus.INACTIVE, created_by=work.actor_user_id)
-            work.session.add(user)
-            work.session.flush()
+        if user_id is None:  # made by the database, as the owner: the row may not be the operator's to see yet
+            user_id = work.session.scalar(
+                sa.select(sa.func.tenantadmin_new_user(email, work.actor_user_id, type_=sa.Uuid))
+            )
         if membership is None:
-            membership = Membership(id=membership_id, user_id=user.id, organization_id=organization.id)
+            membership = Membership(id=membership_id, user_id=user_id, organization_id=organization.id)
             work.session.add(membership)
         membership.role = member_role
         membership.status = MembershipStatus.INVITED
@@ -199,6 +204,8 @@ def invite(
         membership.invited_by = work.actor_user_id
         membership.joined_at = None
         membership.left_at = None
+        work.session.flush()  # the membership first: through it, the user's row is the operator's to see
+        user = work.session.get_one(User, user_id)
         return Invitation(_saved(work, membership, user), token)
 
 

@@ -30,9 +30,8 @@ from uuid6 import uuid7
 
 from tenantadmin import __version__
 from tenantadmin.errors import Conflict, NotFound, ServiceError
-from tenantadmin.store.errors import translated
+from tenantadmin.store.errors import Doing, translated
 from tenantadmin.store.eventstore import AppendCondition, AppendConditionFailed, Event, EventStore, Query
-from tenantadmin.store.models import User
 
 from .actor import Actor
 
@@ -136,13 +135,13 @@ def _identities(found: object) -> tuple[object, ...]:
 
 
 @contextmanager
-def transaction(bind: Bind) -> Iterator[Session]:
+def transaction(bind: Bind, doing: Doing = "command") -> Iterator[Session]:
     """A session in a transaction: committed when the block ends, rolled back (nothing written) when it raises.
 
     On an Engine the transaction is its own; on a Connection it is a savepoint in the caller's transaction.
     """
     with (
-        translated("not done", "command"),
+        translated("not done", doing),
         Session(bind, expire_on_commit=False, join_transaction_mode="create_savepoint") as session,
         session.begin(),
     ):
@@ -150,10 +149,10 @@ def transaction(bind: Bind) -> Iterator[Session]:
 
 
 @contextmanager
-def unit(bind: Bind, actor: Actor) -> Iterator[Unit]:
+def unit(bind: Bind, actor: Actor, doing: Doing = "command") -> Iterator[Unit]:
     """A command's transaction, with what it records its event by."""
-    with transaction(bind) as session:
-        user_id = session.scalar(sa.select(User.id).where(User.email == actor.email)) if actor.email else None
+    with transaction(bind, doing) as session:
+        user_id = session.scalar(sa.select(user_id_of(actor.email))) if actor.email else None
         yield Unit(session, actor, user_id, str(uuid7()), store_of(bind))
 
 
@@ -173,6 +172,12 @@ def connected(bind: Bind) -> Iterator[Connection]:
             return
         with bind.connect() as connection:
             yield connection
+
+
+def user_id_of(email: str) -> sa.ColumnElement[uuid.UUID | None]:
+    """The id of the user of ``email``, whether or not the connected role may see their row: someone invited through
+    an organization an operator is granted may have an account through one it is not (migration 0007)."""
+    return sa.func.tenantadmin_user_id(email, type_=sa.Uuid)
 
 
 def store_of(bind: Bind) -> EventStore:

@@ -8,6 +8,7 @@ connection is always ``DatabaseUnavailable``. Beyond that, what the statements w
   database enforces, are a ``Conflict`` (another command won: trying again may work); a value out of a column's range
   is ``InvalidInput``;
 - ``"read"`` (lists, details, the log): a value out of range is ``InvalidInput`` (the operator's, as typed);
+- ``"grant"`` (granting operators their roles): as a command;
 - ``"setup"`` (connecting, starting the embedded server: nothing an operator typed is in it), and ``"migrate"``:
   nothing more.
 
@@ -35,16 +36,20 @@ from tenantadmin.errors import (
 
 __all__ = ["Doing", "first_line", "translate", "translated"]
 
-Doing = Literal["command", "read", "setup", "migrate"]
+Doing = Literal["command", "grant", "read", "setup", "migrate"]
 
 INSUFFICIENT_PRIVILEGE = "42501"
 # What holds the privileges each kind of work needs (the group roles of migration 0006), named when refused.
 NEEDED: dict[Doing, str] = {
     "command": "the role tenantadmin_operator, which a DBA grants",
+    "grant": "the role tenantadmin_admin, which a DBA grants",
     "read": "the role tenantadmin_auditor (or tenantadmin_operator), which a DBA grants",
     "setup": "a tenantadmin role (tenantadmin_auditor at least), which a DBA grants",
     "migrate": "the role that owns the database (and CREATEROLE until the group roles exist: README, 'Who acted')",
 }
+
+# A role granted with `operators grant --org` sees and changes only those organizations (migration 0007).
+OUTSIDE_THE_GRANT = "the organizations it was granted (tenantadmin operators grant --org)"
 
 
 def first_line(error: BaseException) -> str:
@@ -58,15 +63,17 @@ def translate(error: sa.exc.DBAPIError, what: str, doing: Doing) -> TenantAdminE
     """The error of ours that ``error``, met while ``doing`` ``what`` (a phrase that begins the message), means."""
     message = f"{what}: {first_line(error)}"
     sqlstate = getattr(error.orig, "sqlstate", None) or ""
+    if sqlstate == INSUFFICIENT_PRIVILEGE and "row-level security" in message:  # outside the role's organizations
+        return Forbidden(f"{what}: the role you connect as may change only {OUTSIDE_THE_GRANT}")
     if sqlstate == INSUFFICIENT_PRIVILEGE:
         return Forbidden(f"{message}: this needs {NEEDED[doing]}")
-    if doing == "command" and sqlstate.startswith("40"):  # serialization_failure, deadlock_detected: a lost race
+    if doing in ("command", "grant") and sqlstate.startswith("40"):  # a serialization failure or deadlock: a lost race
         return Conflict(f"{message} (another command got there first: try again)")
     if isinstance(error, sa.exc.OperationalError) or error.connection_invalidated:
         return DatabaseUnavailable(message)
-    if doing == "command" and isinstance(error, sa.exc.IntegrityError):
+    if doing in ("command", "grant") and isinstance(error, sa.exc.IntegrityError):
         return Conflict(message)
-    if doing in ("command", "read") and isinstance(error, sa.exc.DataError):
+    if doing in ("command", "grant", "read") and isinstance(error, sa.exc.DataError):
         return InvalidInput(message)
     return DatabaseError(message)
 

@@ -24,7 +24,9 @@ from .model import Query, QueryItem, tag_strings
 from .writers import WRITERS
 
 # The highest position and the appends in progress (writers.py), in one snapshot: what a settled head is read from.
-HEAD_AND_WRITERS = sa.text(f"SELECT (SELECT max(position) FROM events), ({WRITERS})")
+# The highest of the whole log, whichever organizations the reader may see (migration 0007): a function that is STABLE
+# reads the statement's own snapshot.
+HEAD_AND_WRITERS = sa.text(f"SELECT tenantadmin_head(), ({WRITERS})")
 # The distinct types, one index probe each on ix_events_event_type_position: cheap however long the log.
 KNOWN_TYPES = sa.text(
     "WITH RECURSIVE known(event_type) AS ("

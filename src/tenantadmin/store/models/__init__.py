@@ -5,6 +5,7 @@ from .api_keys import ApiKey, KeyStatus, KeyType
 from .base import NAMING_CONVENTION, Base
 from .events import EventTag, StoredEvent
 from .memberships import MemberRole, Membership, MembershipStatus
+from .operators import OperatorOrganization
 from .organizations import SLUG_MAX_LENGTH, SLUG_PATTERN, Organization, OrganizationStatus
 from .users import EMAIL_PATTERN, User, UserRole, UserStatus
 
@@ -22,6 +23,7 @@ __all__ = [
     "MemberRole",
     "Membership",
     "MembershipStatus",
+    "OperatorOrganization",
     "Organization",
     "OrganizationStatus",
     "StoredEvent",

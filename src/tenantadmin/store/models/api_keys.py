@@ -37,7 +37,8 @@ class ApiKey(Base):
     id: Mapped[uuid.UUID] = generated_uuid()
 
     key_id: Mapped[str] = mapped_column(String(100), unique=True)  # public, part of the token
-    key_hash: Mapped[str] = mapped_column(String(255), unique=True)  # argon2id PHC string of the secret
+    # argon2id PHC string of the secret; deferred, as the auditor role may not select it (0007)
+    key_hash: Mapped[str] = mapped_column(String(255), unique=True, deferred=True)
     key_prefix: Mapped[str] = mapped_column(String(20))  # what lists show to identify a key
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)

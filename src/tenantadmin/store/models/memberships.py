@@ -42,7 +42,8 @@ class Membership(Base):
         one_of(MembershipStatus, "status"), server_default="pending", index=True
     )
     # The SHA-256 of the one-time invitation token; the token itself is shown once and never stored.
-    invitation_token: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # Deferred, as the auditor role may not select it (0007).
+    invitation_token: Mapped[str | None] = mapped_column(String(255), unique=True, deferred=True)
     invitation_expires_at: Mapped[datetime | None]
     invited_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 

@@ -40,13 +40,14 @@ class User(Base):
 
     email: Mapped[str] = mapped_column(String(255), unique=True)
     # An argon2 PHC string, which carries its own salt and parameters. NULL: no usable password (an invited user).
-    password_hash: Mapped[str | None] = mapped_column(String(255))
+    # The columns of secrets are deferred, loaded only when read: the auditor role may not select them (0007).
+    password_hash: Mapped[str | None] = mapped_column(String(255), deferred=True)
     # Kept from the seed for schemes that store a salt apart; argon2 does not, so tenantadmin leaves it NULL.
-    password_salt: Mapped[str | None] = mapped_column(String(255))
+    password_salt: Mapped[str | None] = mapped_column(String(255), deferred=True)
     # Token columns hold the SHA-256 of a one-time token, never the token itself.
-    password_reset_token: Mapped[str | None] = mapped_column(String(255), unique=True)
+    password_reset_token: Mapped[str | None] = mapped_column(String(255), unique=True, deferred=True)
     password_reset_expires_at: Mapped[datetime | None]
-    email_verification_token: Mapped[str | None] = mapped_column(String(255), unique=True)
+    email_verification_token: Mapped[str | None] = mapped_column(String(255), unique=True, deferred=True)
     email_verified_at: Mapped[datetime | None]
 
     first_name: Mapped[str | None] = mapped_column(String(100))
@@ -64,7 +65,7 @@ class User(Base):
     role: Mapped[UserRole] = mapped_column(one_of(UserRole, "role"), server_default="user", index=True)
     email_verified: Mapped[bool] = mapped_column(server_default="false")
     mfa_enabled: Mapped[bool] = mapped_column(server_default="false")
-    mfa_secret: Mapped[str | None] = mapped_column(String(255))
+    mfa_secret: Mapped[str | None] = mapped_column(String(255), deferred=True)
 
     last_login_ip: Mapped[IpAddress | None] = mapped_column(INET)
     current_login_ip: Mapped[IpAddress | None] = mapped_column(INET)
