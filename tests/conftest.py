@@ -13,23 +13,26 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import psutil
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.orm import Session
 
 from tenantadmin.config import normalise_url
-from tenantadmin.services import members, organizations
+from tenantadmin.services import members, operators, organizations
 from tenantadmin.services.actor import Actor
 from tenantadmin.services.organizations import OrganizationRecord
 from tenantadmin.store import migrations
-from tenantadmin.store.embedded import EmbeddedServer
+from tenantadmin.store.embedded import PRIVATE_ROOT, EmbeddedServer
 from tenantadmin.store.engine import create_engine
 from tenantadmin.store.eventstore import EventStore, Query, ReadResult
 
@@ -76,6 +79,24 @@ class Databases:
 
 def url_text(url: URL) -> str:
     return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def root_servers_removed() -> Iterator[None]:
+    """Run as root, an embedded server keeps its data under PRIVATE_ROOT, outside the test's temporary directories:
+    those the run made are removed at its end, with any server a test left running on them."""
+    if os.geteuid() != 0:
+        yield
+        return
+    before = set(PRIVATE_ROOT.glob("data-*"))
+    yield
+    made = set(PRIVATE_ROOT.glob("data-*")) - before
+    for process in psutil.process_iter(["cmdline"]):
+        if any(str(private / "postgres") in (process.info["cmdline"] or ()) for private in made):
+            process.send_signal(signal.SIGQUIT)  # the postmaster: stop at once
+            process.wait(timeout=30)
+    for private in made:
+        shutil.rmtree(private)
 
 
 @pytest.fixture(scope="session")
@@ -165,6 +186,22 @@ def logins(databases: Databases, fresh_database: URL) -> Iterator[Logins]:
     made = Logins(databases, fresh_database)
     yield made
     made.drop_all()
+
+
+@pytest.fixture(params=["superuser", "operator"])
+def racing(request: pytest.FixtureRequest, engine: Engine, logins: Logins) -> Iterator[Engine]:
+    """What a race test's racers act through: ``engine`` (the test server's superuser), then a login holding
+    tenantadmin_operator, granted acme alone when acme exists (issue 12): every guarantee holds for such an operator
+    too, through row-level security and the store's functions."""
+    if request.param == "superuser":
+        yield engine
+        return
+    url = logins.make()
+    acme = [record.slug for record in organizations.list_(engine) if record.slug == "acme"]
+    operators.grant(engine, OPERATOR, str(url.username), "operator", acme)
+    racer = create_engine(url, pool_size=POOL_SIZE)
+    yield racer
+    racer.dispose()
 
 
 def contents(engine: Engine) -> dict[str, int]:

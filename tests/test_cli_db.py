@@ -15,7 +15,7 @@ from tenantadmin.store.engine import create_engine
 from tenantadmin.store.models import Base
 
 from .clirunner import tenantadmin
-from .conftest import url_text
+from .conftest import PASSWORD, url_text
 
 ALL_TABLES = len(Base.metadata.tables) + 1  # and alembic_version
 
@@ -86,9 +86,9 @@ def test_a_role_that_may_not_migrate_is_refused_with_one_line_naming_what_it_nee
     """A role that may connect but not create tables (PostgreSQL 15+ revokes CREATE on public from everyone)."""
     role = f"{databases.prefix}_reader"
     with databases.admin.connect() as admin:
-        admin.execute(sa.text(f'CREATE ROLE "{role}" LOGIN'))
+        admin.execute(sa.text(f"CREATE ROLE \"{role}\" LOGIN PASSWORD '{PASSWORD}'"))
     try:
-        url = url_text(empty_database.set(username=role))
+        url = url_text(empty_database.set(username=role, password=PASSWORD))
         run = tenantadmin("--database-url", url, "db", "upgrade", home=tmp_path)
         assert run.code == 1, run.stderr
         assert run.stderr.count("\n") == 1 and "permission denied" in run.stderr

@@ -44,7 +44,7 @@ def race(engine, isolation: str, attempt) -> list[str]:
 
 
 @pytest.mark.parametrize("isolation", ["READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"])
-def test_racers_with_the_same_condition_exactly_one_commits(engine, isolation):
+def test_racers_with_the_same_condition_exactly_one_commits(engine, isolation, racing):
     condition = AppendCondition(Query.of(types=["organization.created"], tags={"slug": "acme"}))
 
     def create_acme(store, connection, index):
@@ -52,13 +52,13 @@ def test_racers_with_the_same_condition_exactly_one_commits(engine, isolation):
             [Event("organization.created", {"by": index}, tags={"slug": "acme"})], condition, connection=connection
         )
 
-    outcomes = race(engine, isolation, create_acme)
+    outcomes = race(racing, isolation, create_acme)
     assert sorted(outcomes) == ["refused"] * (RACERS - 1) + ["won"]
     assert len(EventStore(engine).read(Query.of(tags={"slug": "acme"})).events) == 1
 
 
 @pytest.mark.parametrize("isolation", ["READ COMMITTED", "REPEATABLE READ"])
-def test_racers_on_disjoint_boundaries_all_commit(engine, isolation):
+def test_racers_on_disjoint_boundaries_all_commit(engine, isolation, racing):
     def create_own(store, connection, index):
         query = Query.of(types=["organization.created"], tags={"slug": f"org-{index}"})
         store.append(
@@ -67,7 +67,7 @@ def test_racers_on_disjoint_boundaries_all_commit(engine, isolation):
             connection=connection,
         )
 
-    assert race(engine, isolation, create_own) == ["won"] * RACERS
+    assert race(racing, isolation, create_own) == ["won"] * RACERS
 
 
 def test_a_conditional_append_does_not_wait_for_one_held_open_on_another_boundary(engine):

@@ -201,7 +201,7 @@ def test_revoke_records_the_reason_and_a_second_revoke_is_refused_without_a_seco
     assert keys.verify(engine, issued.token).reason == "revoked"
 
 
-def test_of_revokes_at_once_one_is_recorded(engine, actor, owner):
+def test_of_revokes_at_once_one_is_recorded(engine, actor, owner, racing):
     issued = issue(engine, actor)
     barrier = threading.Barrier(3)
     outcomes: list[str] = []
@@ -209,7 +209,7 @@ def test_of_revokes_at_once_one_is_recorded(engine, actor, owner):
     def revoker() -> None:
         barrier.wait(timeout=30)
         try:
-            keys.revoke(engine, actor, issued.key.key_id, reason="leaked")
+            keys.revoke(racing, actor, issued.key.key_id, reason="leaked")
             outcomes.append("done")
         except (Conflict, InvalidState) as error:
             outcomes.append(type(error).__name__)
@@ -385,14 +385,14 @@ def test_verify_counts_uses_up_to_the_usage_limit(connection, actor, owner):
     assert key_row(connection, issued.key.key_id).usage_count == 2
 
 
-def test_concurrent_verifies_never_use_a_key_more_than_its_limit(engine, actor, owner):
+def test_concurrent_verifies_never_use_a_key_more_than_its_limit(engine, actor, owner, racing):
     issued = issue(engine, actor, usage_limit=3)
     barrier = threading.Barrier(VERIFIERS)
     verdicts: list[keys.Verification] = []
 
     def verifier() -> None:
         barrier.wait(timeout=30)
-        verdicts.append(keys.verify(engine, issued.token))
+        verdicts.append(keys.verify(racing, issued.token))
 
     threads = [threading.Thread(target=verifier) for _ in range(VERIFIERS)]
     for thread in threads:

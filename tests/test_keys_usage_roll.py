@@ -88,14 +88,14 @@ def test_a_revoked_predecessor_uses_none_of_the_allowance_and_its_successor_keep
     assert drained(connection, old.token, new.token) == 2
 
 
-def test_concurrent_verifies_of_a_rolled_key_and_its_successor_never_exceed_the_limit(engine, actor, owner):
+def test_concurrent_verifies_of_a_rolled_key_and_its_successor_never_exceed_the_limit(engine, actor, owner, racing):
     old = issue(engine, actor, usage_limit=6)
     for _ in range(2):
         assert keys.verify(engine, old.token).valid
     new = keys.roll(engine, actor, old.key.key_id)
 
     tokens = [old.token, new.token] * (VERIFIERS // 2)
-    verdicts = in_parallel(*(lambda token=token: keys.verify(engine, token) for token in tokens))
+    verdicts = in_parallel(*(lambda token=token: keys.verify(racing, token) for token in tokens))
     assert sum(verdict.valid for verdict in verdicts) == 4  # before, 4 for each key: 10 uses of 6
     assert {verdict.reason for verdict in verdicts if not verdict.valid} == {"usage_limit_exceeded"}
     assert {keys.show(engine, key.key_id).usage_count for key in (old.key, new.key)} == {6}

@@ -636,14 +636,14 @@ def race(*attempts, refusals=(Conflict, InvalidState)) -> list[object]:
 
 
 @pytest.mark.parametrize("doing", ["remove", "demote"])
-def test_of_two_owners_taken_away_at_once_one_stays(engine, actor, organization, owner, doing):
+def test_of_two_owners_taken_away_at_once_one_stays(engine, actor, organization, owner, doing, racing):
     second = "second@example.com"
     join(engine, second, role="owner")
 
     def take_away(email: str):
         if doing == "remove":
-            return lambda: members.remove(engine, actor, "acme", email)
-        return lambda: members.change_role(engine, actor, "acme", email, "member")
+            return lambda: members.remove(racing, actor, "acme", email)
+        return lambda: members.change_role(racing, actor, "acme", email, "member")
 
     for _ in range(ROUNDS):
         outcomes = race(take_away(OWNER), take_away(second))
@@ -657,13 +657,13 @@ def test_of_two_owners_taken_away_at_once_one_stays(engine, actor, organization,
     assert len(events(engine, kind)) == ROUNDS
 
 
-def test_of_two_accepts_of_one_token_at_once_one_joins(engine, actor, organization):
+def test_of_two_accepts_of_one_token_at_once_one_joins(engine, actor, organization, racing):
     for number in range(3):
         email = f"racer{number}@example.com"
         token = members.invite(engine, actor, "acme", email).token
         outcomes = race(
-            lambda token=token: members.accept(engine, actor, token, PASSWORD),
-            lambda token=token: members.accept(engine, actor, token, "another long password"),
+            lambda token=token: members.accept(racing, actor, token, PASSWORD),
+            lambda token=token: members.accept(racing, actor, token, "another long password"),
             refusals=(Conflict, NotFound),
         )
         assert len(outcomes) == 2 and outcomes.count("done") == 1, outcomes

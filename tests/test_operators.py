@@ -4,6 +4,7 @@ roles, a table of command by role, and row-level security keeping an operator gr
 from __future__ import annotations
 
 import threading
+import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -11,7 +12,7 @@ import sqlalchemy as sa
 from tenantadmin.errors import Forbidden, InvalidInput, NotFound
 from tenantadmin.services import audit, keys, members, operators, organizations
 from tenantadmin.store.engine import create_engine
-from tenantadmin.store.eventstore import EventStore, Query
+from tenantadmin.store.eventstore import Event, EventStore, Query
 
 from .clirunner import tenantadmin
 from .conftest import OPERATOR, OWNER, PASSWORD, contents, join, url_text
@@ -114,8 +115,9 @@ def test_a_login_granted_an_organization_sees_its_events_under_the_org_filter(pl
 @pytest.mark.parametrize(
     ("login", "role", "orgs", "error", "says"),
     [
-        ("nobody_here", "operator", (), NotFound, "there is no role nobody_here"),
-        ("tenantadmin_auditor", "operator", (), InvalidInput, "nobody logs in as"),
+        ("nobody_here", "operator", (), NotFound, "there is no login role nobody_here"),
+        ("tenantadmin_auditor", "operator", (), NotFound, "there is no login role tenantadmin_auditor"),
+        ("{superuser}", "auditor", (), InvalidInput, "a superuser"),
         ("{login}", "admin", ("acme",), InvalidInput, "cannot be limited to organizations"),
         ("{login}", "owner", (), InvalidInput, "unknown role 'owner'"),
         ("{login}", "operator", ("nope",), NotFound, "no organization 'nope'"),
@@ -127,10 +129,33 @@ def test_a_grant_that_cannot_be_made_is_refused_and_writes_nothing(
 ):
     _, url = connected.login()
     before = contents(engine)
-    with pytest.raises(error, match=says):
-        operators.grant(admin, OPERATOR, login.format(login=url.username), role, orgs)
+    login = login.format(login=url.username, superuser=engine.url.username)
+    with pytest.raises(error, match=says.format(superuser=engine.url.username)):
+        operators.grant(admin, OPERATOR, login, role, orgs)
     assert contents(engine) == before
     assert url.username not in {record.login for record in operators.list_(admin)}
+
+
+@pytest.mark.parametrize("call", ["grant_operator({role}, 'auditor', NULL)", "revoke_operator({role})"])
+@pytest.mark.parametrize("role", ["tenantadmin_admin", "tenantadmin_owner", "{superuser}", "{migrator}"])
+def test_the_functions_touch_no_group_role_superuser_or_migrator(engine, connected, admin, call, role):
+    """Memberships of the group roles serve every database of the server: no admin may change them."""
+    migrator, _ = connected.login("tenantadmin_owner")
+    role = role.format(superuser=engine.url.username, migrator=migrator.url.username)
+    with admin.connect() as connection, pytest.raises(sa.exc.ProgrammingError, match="no login role"):
+        connection.execute(sa.text(f"SELECT tenantadmin_{call.format(role=':role')}"), {"role": role})
+
+
+def test_every_function_run_as_the_owner_finds_the_built_ins_first(engine):
+    """Where others may create in public (a database made before PostgreSQL 15), a function of theirs named as a
+    built-in would otherwise run as the owner."""
+    with engine.connect() as connection:
+        found = connection.execute(
+            sa.text("SELECT proname, proconfig FROM pg_proc WHERE prosecdef AND pronamespace = 'public'::regnamespace")
+        ).all()
+    assert len(found) >= 9
+    for name, settings in found:
+        assert "search_path=pg_catalog, public, pg_temp" in settings, name
 
 
 def test_only_an_admin_grants(engine, platform, connected):
@@ -264,6 +289,24 @@ def test_an_auditor_reads_every_column_but_the_secrets_hashes(engine, platform, 
             connection.execute(sa.text(f"SELECT {column} FROM {table}"))
 
 
+def test_a_verifier_writes_only_what_verifying_counts(engine, platform, connected):
+    verifier, _ = connected.login("tenantadmin_verifier")
+    assert keys.verify(verifier, platform["acme"]).valid
+    for change in ("key_hash = 'x'", "status = 'active'", "expires_at = NULL", "usage_limit = NULL"):
+        with verifier.connect() as connection, pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+            connection.execute(sa.text(f"UPDATE api_keys SET {change}"))
+
+
+def test_nothing_is_appended_or_told_by_an_append_of_no_event(connected):
+    operator, _ = connected.login("tenantadmin_operator")
+    with operator.connect() as connection, pytest.raises(sa.exc.DBAPIError, match="at least one event"):
+        connection.execute(
+            sa.text(
+                "SELECT tenantadmin_append_events('[]', '{}', '{}', '[{\"types\": [], \"tags\": []}]', 0, true, false)"
+            )
+        )
+
+
 # --- organizations granted: row-level security ---------------------------------------------------------------------
 
 
@@ -332,6 +375,56 @@ def test_rows_of_another_organization_stay_out_of_reach_in_sql_too(engine, platf
     with acme_operator.connect() as connection, pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
         connection.execute(sa.text("DELETE FROM operator_organizations"))
     assert organizations.show(engine, "globex").city is None
+
+
+@pytest.mark.parametrize(
+    ("organization", "tags"),
+    [("globex", {}), (None, {}), ("acme", {"org": "globex"}), ("acme", {"org_id": ["{acme}", "{globex}"]})],
+)
+def test_an_operator_granted_one_organization_appends_no_event_of_another(
+    engine, platform, acme_operator, organization, tags
+):
+    """The store's function runs as the owner, whom no policy holds: it checks what a scoped login appends itself."""
+    ids = {slug: str(organizations.show(engine, slug).id) for slug in ("acme", "globex")}
+    tags = {key: [v.format(**ids) for v in value] if isinstance(value, list) else value for key, value in tags.items()}
+    forged = Event("organization.updated", {}, tags=tags, organization_id=organization and uuid.UUID(ids[organization]))
+    before = contents(engine)
+    with pytest.raises(Forbidden, match="the organizations it was granted"):
+        EventStore(acme_operator).append([forged])
+    assert contents(engine) == before
+    EventStore(acme_operator).append(
+        [Event("organization.noted", {}, tags={"org": "acme"}, organization_id=uuid.UUID(ids["acme"]))]
+    )
+
+
+def test_an_operator_granted_one_organization_takes_over_no_account_of_another(engine, platform, acme_operator):
+    """A membership it makes shows it the person, whose row every organization of theirs shares: it may change that row
+    only while the person belongs to its organizations alone, and never reads what no command needs."""
+    acme = organizations.show(engine, "acme").id
+    with acme_operator.begin() as connection:
+        hank = connection.scalar(sa.text("SELECT tenantadmin_user_id('hank@globex.example')"))
+        connection.execute(
+            sa.text("INSERT INTO user_organizations (user_id, organization_id, status) VALUES (:user, :org, 'active')"),
+            {"user": hank, "org": acme},
+        )
+        assert connection.scalar(sa.text("SELECT email FROM users WHERE id = :user"), {"user": hank})
+        changed = connection.execute(
+            sa.text("UPDATE users SET password_hash = 'mine', email = 'owned@example.com' WHERE id = :user"),
+            {"user": hank},
+        )
+        assert changed.rowcount == 0
+        connection.rollback()
+    for secret in ("mfa_secret", "password_reset_token", "email_verification_token"):
+        with acme_operator.connect() as connection, pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+            connection.execute(sa.text(f"SELECT {secret} FROM users"))
+
+
+def test_a_login_granted_some_organizations_sees_only_its_own_grant(engine, platform, connected, acme_operator):
+    _, other = connected.granted(engine, "auditor", ("globex",))
+    with acme_operator.connect() as connection:
+        logins = set(connection.scalars(sa.text("SELECT login FROM operator_organizations")))
+    assert logins == {acme_operator.url.username}
+    assert other.username not in logins
 
 
 def test_an_operator_granted_one_organization_invites_someone_with_an_account_elsewhere(

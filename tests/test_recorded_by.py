@@ -150,7 +150,7 @@ def test_the_store_appends_as_its_owner_with_a_fixed_search_path(engine):
         tables = connection.execute(
             sa.text("SELECT tablename, tableowner FROM pg_tables WHERE schemaname = 'public'")
         ).all()
-    assert definer and "search_path=public, pg_temp" in settings and owner == "tenantadmin_owner"
+    assert definer and "search_path=pg_catalog, public, pg_temp" in settings and owner == "tenantadmin_owner"
     assert {owner for table, owner in tables if table != "alembic_version"} == {"tenantadmin_owner"}
 
 

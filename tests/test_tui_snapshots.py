@@ -207,6 +207,8 @@ def seed(connection: sa.Connection) -> None:
              "updated": at(revoked[0] if revoked else created)},
         )  # fmt: skip
     versions: dict[uuid.UUID, int] = {}
+    # The database records who connected as the actor: the same role on every test server, whoever runs the tests.
+    execute(sa.text("SET SESSION AUTHORIZATION tenantadmin_owner"))
     for number, event in enumerate(EVENTS, start=1):
         kind, name = event["subject"]
         subject = fixed_id(f"{kind}:{name}")
@@ -232,6 +234,7 @@ def seed(connection: sa.Connection) -> None:
                 sa.text("INSERT INTO event_tags (tag, position, event_type) VALUES (:tag, :position, :type)"),
                 {"tag": tag, "position": position, "type": event["type"]},
             )
+    execute(sa.text("RESET SESSION AUTHORIZATION"))
 
 
 def in_utc(dbapi_connection, _record) -> None:

@@ -28,6 +28,8 @@ Create Date: 2026-12-04
 """
 
 from collections.abc import Sequence
+from importlib import util
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
@@ -60,7 +62,10 @@ END
 $$
 """
 
-DEFINER = "SECURITY DEFINER SET search_path = public, pg_temp"
+# pg_catalog first: on a database where others may create in public (made before PostgreSQL 15), a function of theirs
+# named as a built-in (array_length, unnest) would otherwise run as the owner.
+SEARCH_PATH = "pg_catalog, public, pg_temp"
+DEFINER = f"SECURITY DEFINER SET search_path = {SEARCH_PATH}"
 
 SCOPE = f"""
 CREATE FUNCTION tenantadmin_scope() RETURNS uuid[] LANGUAGE sql STABLE {DEFINER} AS $$
@@ -88,6 +93,19 @@ NEW_USER = f"""
 CREATE FUNCTION tenantadmin_new_user(address text, maker uuid) RETURNS uuid LANGUAGE sql {DEFINER} AS $$
     INSERT INTO users (email, status, created_by) VALUES (address, 'inactive', maker) RETURNING id
 $$
+"""
+
+# Whom an admin may grant to or revoke from: a login role that is none of tenantadmin's group roles, no superuser, and
+# not the owner's (the migrator): never a role whose memberships every database of the server relies on.
+GRANTEE_CHECKED = f"""
+    IF NOT EXISTS (
+        SELECT 1 FROM pg_roles r
+         WHERE r.rolname = grantee AND r.rolcanlogin AND NOT r.rolsuper AND r.rolname NOT LIKE 'tenantadmin\\_%'
+           AND NOT pg_has_role(r.oid, '{OWNER}', 'MEMBER')
+    ) THEN
+        RAISE EXCEPTION 'there is no login role % that tenantadmin may grant to', grantee
+            USING ERRCODE = 'undefined_object';
+    END IF;
 """
 
 # The tenantadmin roles ``grantee`` holds itself (not through another), with who granted each.
@@ -125,9 +143,7 @@ BEGIN
         RAISE EXCEPTION 'an admin grants operators: it cannot be limited to organizations'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = grantee AND rolcanlogin) THEN
-        RAISE EXCEPTION 'there is no login role %', grantee USING ERRCODE = 'undefined_object';
-    END IF;
+    {GRANTEE_CHECKED}
     FOR kept IN {HOLDS} LOOP
         IF kept.role <> ALL (keep) THEN
             EXECUTE format('REVOKE %I FROM %I', kept.role, grantee);
@@ -151,6 +167,7 @@ DECLARE
     keep text[] := '{{}}';
     kept record;
 BEGIN
+    {GRANTEE_CHECKED}
     FOR kept IN {HOLDS} LOOP
         EXECUTE format('REVOKE %I FROM %I', kept.role, grantee);
     END LOOP;
@@ -160,8 +177,80 @@ END
 $$
 """
 
+# The append function runs as the owner, whom no policy holds: what a login granted some organizations appends is
+# checked by it instead. Each event must be of one of those organizations, and its tags org_id and org (one value or a
+# list) name only them, so that no event of another organization's can be forged, in its rows or in its filters.
+WITHIN_SCOPE = f"""
+CREATE FUNCTION tenantadmin_within_scope(p_events jsonb, scope uuid[]) RETURNS void LANGUAGE plpgsql {DEFINER} AS $$
+DECLARE
+    slugs text[] := ARRAY(SELECT slug FROM organizations WHERE id = ANY (scope));
+    incoming record;
+BEGIN
+    FOR incoming IN SELECT * FROM jsonb_to_recordset(p_events) AS r(organization_id uuid, tags jsonb) LOOP
+        IF incoming.organization_id IS NULL OR incoming.organization_id <> ALL (scope) OR EXISTS (
+            SELECT 1 FROM (VALUES ('org_id', scope::text[]), ('org', slugs)) AS granted(tag, allowed)
+            CROSS JOIN LATERAL jsonb_array_elements_text(CASE jsonb_typeof(incoming.tags -> granted.tag)
+                WHEN 'array' THEN incoming.tags -> granted.tag
+                WHEN 'string' THEN jsonb_build_array(incoming.tags -> granted.tag)
+                ELSE '[]'::jsonb END) AS named(value)
+            WHERE named.value <> ALL (granted.allowed)
+        ) THEN
+            RAISE EXCEPTION 'new row violates row-level security policy for table "events"'
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = format('%s may record events of the organizations it was granted only', session_user);
+        END IF;
+    END LOOP;
+END
+$$
+"""
+SCOPE_CHECKED = """    IF jsonb_array_length(p_events) = 0 THEN  -- a condition checked alone would tell of events one may not see
+        RAISE EXCEPTION 'an append needs at least one event' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF tenantadmin_scope() IS NOT NULL THEN
+        PERFORM tenantadmin_within_scope(p_events, tenantadmin_scope());
+    END IF;
+
+    IF p_condition IS NOT NULL THEN
+"""
+
+
+# A user's row is shared by every organization they belong to: a login granted some organizations changes only those
+# who belong to none but them, so that it can take over no account of another organization's.
+ONLY_IN_SCOPE = f"""
+CREATE FUNCTION tenantadmin_only_in_scope(person uuid) RETURNS boolean LANGUAGE sql STABLE {DEFINER} AS $$
+    SELECT NOT EXISTS (
+        SELECT 1 FROM user_organizations m
+         WHERE m.user_id = person AND m.organization_id <> ALL (coalesce(tenantadmin_scope(), '{{}}'))
+    )
+$$
+"""
+
+
+def _revision(name: str):
+    path = Path(__file__).with_name(name)
+    spec = util.spec_from_file_location(f"tenantadmin_migration_{path.stem}", path)
+    module = util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _appends() -> tuple[str, str]:
+    """0006's append function, and the same checking what a login granted some organizations appends."""
+    previous = _revision("0006_authenticated_actors.py")
+    before = previous._append(previous._revision_0003().APPEND)
+    condition = "    IF p_condition IS NOT NULL THEN\n"
+    if before.count(condition) != 1:
+        raise RuntimeError("0006's append function is not as 0007 was written against")
+    after = before.replace(condition, SCOPE_CHECKED).replace(
+        "SET search_path = public, pg_temp", f"SET search_path = {SEARCH_PATH}"
+    )
+    return before, after
+
+
 FUNCTIONS = {
     "tenantadmin_scope()": (SCOPE, GROUPS),
+    "tenantadmin_only_in_scope(uuid)": (ONLY_IN_SCOPE, (OPERATOR,)),
+    "tenantadmin_within_scope(jsonb, uuid[])": (WITHIN_SCOPE, ()),
     "tenantadmin_head()": (HEAD, GROUPS),
     "tenantadmin_user_id(text)": (USER_ID, (OPERATOR,)),
     "tenantadmin_new_user(text, uuid)": (NEW_USER, (OPERATOR,)),
@@ -179,6 +268,14 @@ def _in_scope(column: str) -> str:
     return f"{EVERYWHERE} OR {column} = ANY ((SELECT tenantadmin_scope())::uuid[])"
 
 
+USERS_CHANGED = f"{EVERYWHERE} OR tenantadmin_only_in_scope(id)"
+# What a login sees of the grants: every one, unless it is scoped (a catalog lookup, not tenantadmin_scope(), which
+# reads this table: a policy must not call what its own table's reads would call again).
+OWN_GRANT = f"""login = session_user OR NOT EXISTS (
+    SELECT 1 FROM pg_auth_members
+     WHERE roleid = (SELECT oid FROM pg_roles WHERE rolname = '{SCOPED}')
+       AND member = (SELECT oid FROM pg_roles WHERE rolname = session_user))"""
+
 POLICIES = {
     "organizations": _in_scope("id"),
     "user_organizations": _in_scope("organization_id"),
@@ -189,24 +286,31 @@ POLICIES = {
 }
 
 
-# What an auditor reads of the tables with secrets: every column but the secrets' hashes and digests, which an audit
-# does not need and an offline attack would. A later migration that adds a column to these tables grants it too.
-SECRETS = {
-    "users": ("password_hash", "password_salt", "password_reset_token", "email_verification_token", "mfa_secret"),
-    "api_keys": ("key_hash",),
-    "user_organizations": ("invitation_token",),
+# What a role reads of the tables with secrets: the auditor, every column but the secrets' hashes and digests, which
+# an audit does not need and an offline attack would; the operator, all but the secrets no command reads. A later
+# migration that adds a column to these tables grants it too.
+HIDDEN = {
+    AUDITOR: {
+        "users": ("password_hash", "password_salt", "password_reset_token", "email_verification_token", "mfa_secret"),
+        "api_keys": ("key_hash",),
+        "user_organizations": ("invitation_token",),
+    },
+    OPERATOR: {"users": ("password_salt", "password_reset_token", "email_verification_token", "mfa_secret")},
 }
 READ_BUT_SECRETS = """
 DO $$
 BEGIN
     EXECUTE (
-        SELECT format('GRANT SELECT (%s) ON {table} TO {auditor}', string_agg(quote_ident(column_name), ', '))
+        SELECT format('GRANT SELECT (%s) ON {table} TO {role}', string_agg(quote_ident(column_name), ', '))
           FROM information_schema.columns
          WHERE table_schema = 'public' AND table_name = '{table}' AND column_name <> ALL (ARRAY[{secrets}])
     );
 END
 $$
 """
+# What keys verify writes: the count of uses and the last one. Not the hash, the status or the limits, which would let
+# a verifier make any key say yes.
+VERIFIED = "usage_count, last_used_at, last_used_ip"
 
 
 def upgrade() -> None:
@@ -229,35 +333,55 @@ def upgrade() -> None:
     )
     op.execute(f"ALTER TABLE operator_organizations OWNER TO {OWNER}")
     op.execute(f"GRANT SELECT ON operator_organizations TO {ADMIN}, {OPERATOR}, {AUDITOR}")
+    op.execute("ALTER TABLE operator_organizations ENABLE ROW LEVEL SECURITY")
+    op.execute("ALTER TABLE operator_organizations FORCE ROW LEVEL SECURITY")
+    op.execute(f"CREATE POLICY owner_sees_all ON operator_organizations TO {OWNER} USING (true) WITH CHECK (true)")
+    op.execute(f"CREATE POLICY own_grant ON operator_organizations FOR SELECT USING ({OWN_GRANT})")
 
     for signature, (definition, callers) in FUNCTIONS.items():
         op.execute(definition)
         op.execute(f"ALTER FUNCTION {signature} OWNER TO {OWNER}")
         op.execute(f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC")
-        op.execute(f"GRANT EXECUTE ON FUNCTION {signature} TO {', '.join(callers)}")
+        if callers:
+            op.execute(f"GRANT EXECUTE ON FUNCTION {signature} TO {', '.join(callers)}")
+    op.execute(_appends()[1])
     op.execute(f"REVOKE INSERT ON users FROM {OPERATOR}")  # invited users are made by tenantadmin_new_user
-    for table, secrets in SECRETS.items():
-        op.execute(f"REVOKE SELECT ON {table} FROM {AUDITOR}")
-        listed = ", ".join(f"'{column}'" for column in secrets)
-        op.execute(READ_BUT_SECRETS.format(table=table, auditor=AUDITOR, secrets=listed))
+    for role, tables in HIDDEN.items():
+        for table, secrets in tables.items():
+            op.execute(f"REVOKE SELECT ON {table} FROM {role}")
+            listed = ", ".join(f"'{column}'" for column in secrets)
+            op.execute(READ_BUT_SECRETS.format(table=table, role=role, secrets=listed))
+    op.execute(f"REVOKE UPDATE ON api_keys FROM {VERIFIER}")
+    op.execute(f"GRANT UPDATE ({VERIFIED}) ON api_keys TO {VERIFIER}")
+    op.execute(f"REVOKE SELECT ON users FROM {VERIFIER}")  # verifying reads keys and organizations, not people
 
     for table, rule in POLICIES.items():
         op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
         op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
         op.execute(f"CREATE POLICY owner_sees_all ON {table} TO {OWNER} USING (true) WITH CHECK (true)")
-        op.execute(f"CREATE POLICY granted_organizations ON {table} USING ({rule}) WITH CHECK ({rule})")
+        if table == "users":  # seen through a membership; changed only when in no other organization
+            op.execute(f"CREATE POLICY granted_organizations ON users FOR SELECT USING ({rule})")
+            op.execute(f"CREATE POLICY granted_changes ON users FOR UPDATE USING ({USERS_CHANGED})")
+        else:
+            op.execute(f"CREATE POLICY granted_organizations ON {table} USING ({rule}) WITH CHECK ({rule})")
 
 
 def downgrade() -> None:
+    op.execute("DROP POLICY granted_changes ON users")
     for table in POLICIES:
         op.execute(f"DROP POLICY granted_organizations ON {table}")
         op.execute(f"DROP POLICY owner_sees_all ON {table}")
         op.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
         op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
+    op.execute(_appends()[0])
     op.execute(f"GRANT INSERT ON users TO {OPERATOR}")
-    for table in SECRETS:
-        op.execute(f"REVOKE SELECT ON {table} FROM {AUDITOR}")  # the columns' grants with it
-        op.execute(f"GRANT SELECT ON {table} TO {AUDITOR}")
+    for role, tables in HIDDEN.items():
+        for table in tables:
+            op.execute(f"REVOKE SELECT ON {table} FROM {role}")  # the columns' grants with it
+            op.execute(f"GRANT SELECT ON {table} TO {role}")
+    op.execute(f"REVOKE UPDATE ON api_keys FROM {VERIFIER}")
+    op.execute(f"GRANT UPDATE ON api_keys TO {VERIFIER}")
+    op.execute(f"GRANT SELECT ON users TO {VERIFIER}")
     for signature in FUNCTIONS:
         op.execute(f"DROP FUNCTION {signature}")
     op.drop_index(op.f("ix_operator_organizations_organization_id"), table_name="operator_organizations")

@@ -413,6 +413,9 @@ def page(
         )
 
 
+MAY_REHASH = sa.select(sa.func.has_column_privilege("api_keys", "key_hash", "UPDATE"))
+
+
 def verify(bind: Bind, token: str, *, ip: str | None = None) -> Verification:
     """Whether ``token`` may be used now (from ``ip``), and why not. Writes no event (it is not an operator's act),
     but counts the use where a usage limit needs it, notes the last use, and upgrades a weaker hash: in a transaction
@@ -440,8 +443,11 @@ def verify(bind: Bind, token: str, *, ip: str | None = None) -> Verification:
         refusal = _why_not(key, organization, address, datetime.now(UTC))
         if refusal is not None:
             return _refused(refusal, key.key_id)
-        # Made before any row is locked: hashing is the slow part.
-        upgraded = credentials.hash_secret(parsed.secret) if credentials.needs_rehash(key.key_hash) else None
+        # Made before any row is locked: hashing is the slow part. By a role that may write the hash only: a verifier
+        # may not (migration 0007), or it could make any key say yes.
+        upgraded = None
+        if credentials.needs_rehash(key.key_hash) and session.scalar(MAY_REHASH):
+            upgraded = credentials.hash_secret(parsed.secret)
         if key.usage_limit is not None:
             counted = session.scalar(  # on the allowance's row: one row lock orders the uses of every key of the line
                 sa.update(ApiKey)

@@ -44,7 +44,9 @@ HELD = sa.text(
     """
 )
 ROLES = [GROUP_PREFIX + role for role in choices.OPERATOR_ROLES] + [SCOPED]
-IS_LOGIN = sa.text("SELECT rolcanlogin FROM pg_roles WHERE rolname = :login")
+IS_LOGIN = sa.text(
+    f"SELECT rolcanlogin, rolsuper, pg_has_role(oid, '{OWNER}', 'MEMBER') FROM pg_roles WHERE rolname = :login"
+)
 # From PostgreSQL 16 a membership is revoked only by the role that granted it (or a superuser).
 REVOKED_ONLY_BY_GRANTOR = 160000
 
@@ -154,11 +156,17 @@ def _held(session: Session, login: str) -> list[_Held]:
 
 
 def _is_a_login(session: Session, login: str) -> None:
-    can_login = session.scalar(IS_LOGIN, {"login": login})
-    if can_login is None:
-        raise NotFound(f"there is no role {login}: a DBA makes logins (README, 'Who acted')", field="login")
+    """Refuse what the database's function refuses, with the reason: tenantadmin grants to an operator's own login,
+    never to a group role, a superuser (whom no privilege or policy holds) or the owner's migrator."""
+    found = session.execute(IS_LOGIN, {"login": login}).first()
+    if found is None or login.startswith(GROUP_PREFIX):
+        raise NotFound(f"there is no login role {login}: a DBA makes logins (README, 'Who acted')", field="login")
+    can_login, superuser, migrates = found
     if not can_login:
         raise InvalidInput(f"{login} is a role nobody logs in as: grant a login role", field="login")
+    if superuser or migrates:
+        what = "a superuser, whom no role or policy limits" if superuser else f"a member of {OWNER}: it migrates"
+        raise InvalidInput(f"{login} is {what}: grant an operator's own login", field="login")
 
 
 def _revocable(session: Session, login: str, held: Sequence[_Held]) -> None:
