@@ -32,7 +32,7 @@ from tenantadmin.services import members, operators, organizations
 from tenantadmin.services.actor import Actor
 from tenantadmin.services.organizations import OrganizationRecord
 from tenantadmin.store import migrations
-from tenantadmin.store.embedded import PRIVATE_ROOT, EmbeddedServer
+from tenantadmin.store.embedded import HOME_FILE, PRIVATE_ROOT, EmbeddedServer
 from tenantadmin.store.engine import create_engine
 from tenantadmin.store.eventstore import EventStore, Query, ReadResult
 
@@ -82,15 +82,20 @@ def url_text(url: URL) -> str:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def root_servers_removed() -> Iterator[None]:
+def root_servers_removed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Run as root, an embedded server keeps its data under PRIVATE_ROOT, outside the test's temporary directories:
-    those the run made are removed at its end, with any server a test left running on them."""
+    those of the run's homes are removed at its end, with any server a test left running on them (and never another
+    one's, made meanwhile by someone else)."""
     if os.geteuid() != 0:
         yield
         return
-    before = set(PRIVATE_ROOT.glob("data-*"))
+    homes = tmp_path_factory.getbasetemp().resolve()
     yield
-    made = set(PRIVATE_ROOT.glob("data-*")) - before
+    made = {
+        private
+        for private in PRIVATE_ROOT.glob("data-*")
+        if (private / HOME_FILE).is_file() and Path((private / HOME_FILE).read_text().strip()).is_relative_to(homes)
+    }
     for process in psutil.process_iter(["cmdline"]):
         if any(str(private / "postgres") in (process.info["cmdline"] or ()) for private in made):
             process.send_signal(signal.SIGQUIT)  # the postmaster: stop at once

@@ -52,6 +52,8 @@ DATABASE_NAME = "tenantadmin"
 # root's, which that user may pass through (0711) but not list, each server's data in a directory of that user's (0700).
 ROOT_SERVER_USER = "embedded_postgres"
 PRIVATE_ROOT = Path("/var/lib/tenantadmin")
+# In each of root's data directories there: the home it belongs to, for whoever looks after /var/lib/tenantadmin.
+HOME_FILE = "home"
 
 # How long an initdb, a start or a stop may take (pg_ctl itself waits at most 60 seconds for the server).
 TOOL_TIMEOUT = 120
@@ -327,6 +329,9 @@ class EmbeddedServer:
         with contextlib.suppress(FileExistsError):
             private.mkdir(mode=0o700)
             os.chown(private, account.pw_uid, account.pw_gid)
+        owner = private / HOME_FILE  # whose data this is: the directory's name is a hash of the home
+        if not owner.exists():
+            owner.write_text(f"{self.home.resolve()}\n")
         earlier = self.home / "postgres"
         if not earlier.exists():
             return
