@@ -379,14 +379,24 @@ def test_rows_of_another_organization_stay_out_of_reach_in_sql_too(engine, platf
 
 @pytest.mark.parametrize(
     ("organization", "tags"),
-    [("globex", {}), (None, {}), ("acme", {"org": "globex"}), ("acme", {"org_id": ["{acme}", "{globex}"]})],
+    [
+        ("globex", {}),
+        (None, {}),
+        ("acme", {"org": "globex"}),
+        ("acme", {"org_id": ["{acme}", "{globex}"]}),
+        ("acme", {"key": "{globex_key}"}),
+    ],
 )
 def test_an_operator_granted_one_organization_appends_no_event_of_another(
     engine, platform, acme_operator, organization, tags
 ):
     """The store's function runs as the owner, whom no policy holds: it checks what a scoped login appends itself."""
     ids = {slug: str(organizations.show(engine, slug).id) for slug in ("acme", "globex")}
-    tags = {key: [v.format(**ids) for v in value] if isinstance(value, list) else value for key, value in tags.items()}
+    ids["globex_key"] = next(key.key_id for key in keys.list_(engine) if key.organization_slug == "globex")
+    tags = {
+        key: [each.format(**ids) for each in value] if isinstance(value, list) else value.format(**ids)
+        for key, value in tags.items()
+    }
     forged = Event("organization.updated", {}, tags=tags, organization_id=organization and uuid.UUID(ids[organization]))
     before = contents(engine)
     with pytest.raises(Forbidden, match="the organizations it was granted"):
@@ -417,6 +427,31 @@ def test_an_operator_granted_one_organization_takes_over_no_account_of_another(e
     for secret in ("mfa_secret", "password_reset_token", "email_verification_token"):
         with acme_operator.connect() as connection, pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
             connection.execute(sa.text(f"SELECT {secret} FROM users"))
+
+
+def test_an_operator_granted_one_organization_changes_no_one_it_cannot_see(engine, platform, acme_operator):
+    """Not even someone with no membership at all, by an UPDATE that reads no column (so no row is filtered by what
+    the login may see)."""
+    with engine.begin() as connection:
+        orphan = connection.scalar(sa.text("SELECT tenantadmin_new_user('orphan@example.com', NULL)"))
+    with acme_operator.begin() as connection:
+        connection.execute(sa.text("UPDATE users SET bio = 'blind'"))
+    with engine.connect() as connection:
+        bios = dict(connection.execute(sa.text("SELECT email, bio FROM users")).all())
+    assert bios == {OWNER: "blind", "hank@globex.example": None, "orphan@example.com": None}
+    assert orphan
+
+
+def test_an_operator_granted_one_organization_renames_it(engine, platform, acme_operator):
+    assert organizations.update(acme_operator, OPERATOR, "acme", slug="acme-two").slug == "acme-two"
+
+
+def test_a_verifier_never_lowers_a_count_of_uses(engine, platform, connected):
+    verifier, _ = connected.login("tenantadmin_verifier")
+    with verifier.begin() as connection:
+        connection.execute(sa.text("UPDATE api_keys SET usage_count = usage_count + 1"))
+    with verifier.connect() as connection, pytest.raises(sa.exc.ProgrammingError, match="lower the count of uses"):
+        connection.execute(sa.text("UPDATE api_keys SET usage_count = 0"))
 
 
 def test_a_login_granted_some_organizations_sees_only_its_own_grant(engine, platform, connected, acme_operator):

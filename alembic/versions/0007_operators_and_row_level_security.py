@@ -178,22 +178,28 @@ $$
 """
 
 # The append function runs as the owner, whom no policy holds: what a login granted some organizations appends is
-# checked by it instead. Each event must be of one of those organizations, and its tags org_id and org (one value or a
-# list) name only them, so that no event of another organization's can be forged, in its rows or in its filters.
+# checked by it instead. Each event must be of one of those organizations; its tags org_id name only them, and its
+# tags org and key (one value or a list) no organization or key of another's (a new slug or key id is recorded before
+# its row is written), so that no event of another organization's can be forged, in its rows or in its filters.
 WITHIN_SCOPE = f"""
 CREATE FUNCTION tenantadmin_within_scope(p_events jsonb, scope uuid[]) RETURNS void LANGUAGE plpgsql {DEFINER} AS $$
 DECLARE
-    slugs text[] := ARRAY(SELECT slug FROM organizations WHERE id = ANY (scope));
     incoming record;
 BEGIN
     FOR incoming IN SELECT * FROM jsonb_to_recordset(p_events) AS r(organization_id uuid, tags jsonb) LOOP
         IF incoming.organization_id IS NULL OR incoming.organization_id <> ALL (scope) OR EXISTS (
-            SELECT 1 FROM (VALUES ('org_id', scope::text[]), ('org', slugs)) AS granted(tag, allowed)
-            CROSS JOIN LATERAL jsonb_array_elements_text(CASE jsonb_typeof(incoming.tags -> granted.tag)
-                WHEN 'array' THEN incoming.tags -> granted.tag
-                WHEN 'string' THEN jsonb_build_array(incoming.tags -> granted.tag)
+            SELECT 1 FROM (VALUES ('org_id'), ('org'), ('key')) AS checked(tag)
+            CROSS JOIN LATERAL jsonb_array_elements_text(CASE jsonb_typeof(incoming.tags -> checked.tag)
+                WHEN 'array' THEN incoming.tags -> checked.tag
+                WHEN 'string' THEN jsonb_build_array(incoming.tags -> checked.tag)
                 ELSE '[]'::jsonb END) AS named(value)
-            WHERE named.value <> ALL (granted.allowed)
+            WHERE CASE checked.tag
+                WHEN 'org_id' THEN named.value <> ALL (scope::text[])
+                WHEN 'org' THEN EXISTS (SELECT 1 FROM organizations o WHERE o.slug = named.value AND o.id <> ALL (scope))
+                ELSE EXISTS (
+                    SELECT 1 FROM api_keys k
+                     WHERE k.key_id = named.value AND (k.organization_id IS NULL OR k.organization_id <> ALL (scope)))
+            END
         ) THEN
             RAISE EXCEPTION 'new row violates row-level security policy for table "events"'
                 USING ERRCODE = 'insufficient_privilege',
@@ -218,7 +224,10 @@ SCOPE_CHECKED = """    IF jsonb_array_length(p_events) = 0 THEN  -- a condition 
 # who belong to none but them, so that it can take over no account of another organization's.
 ONLY_IN_SCOPE = f"""
 CREATE FUNCTION tenantadmin_only_in_scope(person uuid) RETURNS boolean LANGUAGE sql STABLE {DEFINER} AS $$
-    SELECT NOT EXISTS (
+    SELECT EXISTS (
+        SELECT 1 FROM user_organizations m
+         WHERE m.user_id = person AND m.organization_id = ANY (coalesce(tenantadmin_scope(), '{{}}'))
+    ) AND NOT EXISTS (
         SELECT 1 FROM user_organizations m
          WHERE m.user_id = person AND m.organization_id <> ALL (coalesce(tenantadmin_scope(), '{{}}'))
     )
@@ -247,10 +256,24 @@ def _appends() -> tuple[str, str]:
     return before, after
 
 
+# A verifier writes the count of uses, which only grows: lowered, it would give an exhausted key its uses back.
+USES_ONLY_GROW = """
+CREATE FUNCTION tenantadmin_uses_only_grow() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.usage_count < OLD.usage_count AND NOT has_column_privilege('api_keys', 'status', 'UPDATE') THEN
+        RAISE EXCEPTION 'permission denied to lower the count of uses of key %', OLD.key_id
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NEW;
+END
+$$
+"""
+
 FUNCTIONS = {
     "tenantadmin_scope()": (SCOPE, GROUPS),
     "tenantadmin_only_in_scope(uuid)": (ONLY_IN_SCOPE, (OPERATOR,)),
     "tenantadmin_within_scope(jsonb, uuid[])": (WITHIN_SCOPE, ()),
+    "tenantadmin_uses_only_grow()": (USES_ONLY_GROW, ()),
     "tenantadmin_head()": (HEAD, GROUPS),
     "tenantadmin_user_id(text)": (USER_ID, (OPERATOR,)),
     "tenantadmin_new_user(text, uuid)": (NEW_USER, (OPERATOR,)),
@@ -354,6 +377,10 @@ def upgrade() -> None:
     op.execute(f"REVOKE UPDATE ON api_keys FROM {VERIFIER}")
     op.execute(f"GRANT UPDATE ({VERIFIED}) ON api_keys TO {VERIFIER}")
     op.execute(f"REVOKE SELECT ON users FROM {VERIFIER}")  # verifying reads keys and organizations, not people
+    op.execute(
+        "CREATE TRIGGER uses_only_grow BEFORE UPDATE OF usage_count ON api_keys FOR EACH ROW "
+        "EXECUTE FUNCTION tenantadmin_uses_only_grow()"
+    )
 
     for table, rule in POLICIES.items():
         op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
@@ -368,6 +395,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DROP POLICY granted_changes ON users")
+    op.execute("DROP TRIGGER uses_only_grow ON api_keys")
     for table in POLICIES:
         op.execute(f"DROP POLICY granted_organizations ON {table}")
         op.execute(f"DROP POLICY owner_sees_all ON {table}")
