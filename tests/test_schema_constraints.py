@@ -365,6 +365,8 @@ def test_every_check_and_unique_constraint_of_the_schema_has_a_test(connection):
     tested = (
         {constraint for _, _, constraint in CHECKS}
         | {constraint for *_, constraint in UNIQUES}
+        | {constraint for *_, constraint in SEALS}
+        | {"uq_event_seals_position"}
         | {
             "uq_api_keys_key_id",
             "uq_api_keys_key_hash",
@@ -391,3 +393,44 @@ def test_two_events_cannot_take_one_version_of_a_subject(connection):
     insert(connection, "events", **row)
     assert rejection(connection, "events", **row | {"id": uuid7()}) == "uq_events_aggregate_id_aggregate_version"
     insert(connection, "events", **row | {"id": uuid7(), "aggregate_version": 0})  # version 0: no subject
+
+
+HASH = b"\x00" * 32
+CHECKPOINT = {
+    "tree_size": 1,
+    "root_hash": HASH,
+    "signed_at": "2026-12-06T00:00:00Z",
+    "key_id": "00000000",
+    "public_key": HASH,
+    "note": "n",
+}
+SEALS = [
+    ("event_seals", {"leaf": -1, "position": 1, "hash": HASH}, "ck_event_seals_leaf_not_negative"),
+    ("event_seals", {"leaf": 0, "position": 1, "hash": HASH[:31]}, "ck_event_seals_hash_is_sha256"),
+    ("seal_nodes", {"level": 0, "index": 0, "hash": HASH}, "ck_seal_nodes_level_above_leaves"),
+    ("seal_nodes", {"level": 63, "index": 0, "hash": HASH}, "ck_seal_nodes_level_above_leaves"),
+    ("seal_nodes", {"level": 1, "index": -1, "hash": HASH}, "ck_seal_nodes_index_not_negative"),
+    ("seal_nodes", {"level": 1, "index": 0, "hash": b"x"}, "ck_seal_nodes_hash_is_sha256"),
+    ("checkpoints", CHECKPOINT | {"tree_size": 0}, "ck_checkpoints_tree_size_positive"),
+    ("checkpoints", CHECKPOINT | {"root_hash": HASH[:31]}, "ck_checkpoints_root_hash_is_sha256"),
+    ("checkpoints", CHECKPOINT | {"public_key": HASH * 2}, "ck_checkpoints_public_key_is_ed25519"),
+]
+
+
+def seal_rejection(connection, table: str, values: dict) -> str:
+    statement = sa.table(table, *map(sa.column, values)).insert().values(values)
+    with pytest.raises(sa.exc.IntegrityError) as caught, connection.begin_nested():
+        connection.execute(statement)
+    return caught.value.orig.diag.constraint_name
+
+
+@pytest.mark.parametrize(("table", "bad", "constraint"), SEALS)
+def test_the_seals_and_checkpoints_refuse_a_malformed_row(connection, table, bad, constraint):
+    assert seal_rejection(connection, table, bad) == constraint
+
+
+def test_one_leaf_per_sealed_position(connection):
+    connection.execute(sa.text("INSERT INTO event_seals (leaf, position, hash) VALUES (0, 1, :h)"), {"h": HASH})
+    assert (
+        seal_rejection(connection, "event_seals", {"leaf": 1, "position": 1, "hash": HASH}) == "uq_event_seals_position"
+    )

@@ -15,7 +15,7 @@ import click
 from tenantadmin.services import audit, validation
 from tenantadmin.services.audit import EventRecord
 
-from . import completion
+from . import completion, proofs
 from .context import Callback, Settings, output_options, pass_settings
 from .listing import chosen, list_options, more
 from .output import NARROWEST, cell, cut, emit_record, message, page, plain, style, table, to_json, uncut
@@ -112,7 +112,7 @@ def _scoped(settings: Settings, selection: audit.EventFilter) -> audit.EventFilt
 
 @click.group()
 def events() -> None:
-    """The audit log: list, tail (and follow), show.
+    """The audit log: list, tail (and follow), show; checkpoint, verify and prove it unchanged.
 
     \b
     Example:
@@ -331,3 +331,7 @@ def _nested(value: Any) -> Any:
 def _cell(value: Any) -> str:
     """A value as the text of one cell (of CSV, or of the data summary): nothing as empty, nested values as JSON."""
     return "" if value is None else str(_nested(value))
+
+
+for _command in (proofs.checkpoint, proofs.verify, proofs.prove):
+    events.add_command(_command)

@@ -32,6 +32,7 @@ from tenantadmin import __version__
 from tenantadmin.errors import Conflict, NotFound, ServiceError
 from tenantadmin.store.errors import Doing, translated
 from tenantadmin.store.eventstore import AppendCondition, AppendConditionFailed, Event, EventStore, Query
+from tenantadmin.store.ledger import seals
 
 from .actor import Actor
 
@@ -154,6 +155,19 @@ def unit(bind: Bind, actor: Actor, doing: Doing = "command") -> Iterator[Unit]:
     with transaction(bind, doing) as session:
         user_id = session.scalar(sa.select(user_id_of(actor.email))) if actor.email else None
         yield Unit(session, actor, user_id, str(uuid7()), store_of(bind))
+    if isinstance(bind, Engine):
+        sealed_after(bind)
+
+
+def sealed_after(engine: Engine) -> None:
+    """Seal what the command committed, if that can be done at once (migration 0008): no operator has to, and the
+    command does not wait for it. Another command sealing, or an append in progress, leaves it to the next; and the
+    command is done whatever happens here, so a failure is left to ``events verify``, which seals and waits."""
+    try:
+        with engine.connect() as connection:
+            seals.seal(connection, wait=False)
+    except sa.exc.SQLAlchemyError:
+        return
 
 
 @contextmanager

@@ -7,6 +7,7 @@ from .events import EventTag, StoredEvent
 from .memberships import MemberRole, Membership, MembershipStatus
 from .operators import OperatorOrganization
 from .organizations import SLUG_MAX_LENGTH, SLUG_PATTERN, Organization, OrganizationStatus
+from .seals import Checkpoint, EventLog, EventSeal, SealNode
 from .users import EMAIL_PATTERN, User, UserRole, UserStatus
 
 __all__ = [
@@ -16,6 +17,9 @@ __all__ = [
     "SLUG_PATTERN",
     "ApiKey",
     "Base",
+    "Checkpoint",
+    "EventLog",
+    "EventSeal",
     "EventSource",
     "EventTag",
     "KeyStatus",
@@ -26,6 +30,7 @@ __all__ = [
     "OperatorOrganization",
     "Organization",
     "OrganizationStatus",
+    "SealNode",
     "StoredEvent",
     "User",
     "UserRole",
