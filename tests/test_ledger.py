@@ -35,7 +35,7 @@ ORGS = 12
 def key(tmp_path: Path) -> Path:
     """A signing key of the test's own, made as `events checkpoint` makes one."""
     path = tmp_path / "keys" / signing.PRIVATE_FILE
-    signing._make(path)
+    signing.make_key(path)
     return path
 
 
@@ -193,7 +193,7 @@ def test_an_event_rewritten_with_its_seal_is_found_by_the_checkpoints(log, publi
 
 def test_a_checkpoint_signed_by_another_key_is_not_relied_on_and_an_altered_one_is_found(log, public, tmp_path):
     other = tmp_path / "other" / signing.PRIVATE_FILE
-    signing._make(other)
+    signing.make_key(other)
     ledger.checkpoint(log, OPERATOR, key=other)
     found = ledger.verify(log, public_key=public)
     assert found.ok and found.others == 1

@@ -62,7 +62,7 @@ def signing_key(path: Path | None) -> tuple[Ed25519PrivateKey, Path]:
         return _read_private(path), path
     path = default_key_path()
     if not path.exists():
-        _make(path)
+        make_key(path)
     return _read_private(path), path
 
 
@@ -123,7 +123,7 @@ def opened(note: str, key: VerifierKey) -> str | None:
     return None
 
 
-def _make(path: Path) -> None:
+def make_key(path: Path) -> None:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
