@@ -174,8 +174,8 @@ def test_a_tail_cut_with_its_seals_is_found_by_the_checkpoint(log, public):
         "DELETE FROM seal_nodes",
     )
     found = ledger.verify(log, public_key=public)
-    assert not found.ok
-    assert "events after position 8 were removed" in found.problems[0], found.problems
+    assert found.problems[0] == "position 9 removed: its tag rows remain, its event is no longer in the log"
+    assert any("events after position 8 were removed" in problem for problem in found.problems), found.problems
 
 
 def test_an_event_rewritten_with_its_seal_is_found_by_the_checkpoints(log, public):
@@ -206,6 +206,7 @@ def test_a_checkpoint_signed_by_another_key_is_not_relied_on_and_an_altered_one_
 
 def test_eight_concurrent_writers_leave_a_log_that_verifies(racing, engine, key, public):
     failures: list[BaseException] = []
+    organizations.create(engine, OPERATOR, name="First", slug="first")  # something to sign while they write
 
     def write(writer: int) -> None:
         try:
@@ -313,3 +314,21 @@ def test_a_key_others_can_read_is_refused(tmp_path):
     os.chmod(path, 0o644)
     with pytest.raises(InvalidInput, match="chmod 600"):
         signing.signing_key(path)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "DELETE FROM event_tags WHERE position = 4 AND tag LIKE 'org=%'",
+        "INSERT INTO event_tags (tag, position, event_type) VALUES ('org=elsewhere', 4, 'organization.created')",
+        "UPDATE event_tags SET event_type = 'organization.deleted' WHERE position = 4",
+    ],
+    ids=["a tag row removed", "a tag row added", "its type changed"],
+)
+def test_a_changed_tag_index_is_named_though_the_events_are_intact(log, public, change):
+    """What append conditions read must say what the events say: a tag row removed lets a condition miss an event."""
+    tampered(log, change)
+    found = ledger.verify(log, public_key=public)
+    assert found.problems == [
+        "position 4 retagged: its rows in the tag index (what append conditions read) are not its event's tags"
+    ]

@@ -306,11 +306,20 @@ _WHAT = {
     "removed": "removed: sealed as leaf {leaf}, its event is no longer in the log",
     "inserted": "inserted: its event is below the sealed head but was never sealed",
     "reordered": "out of order: the seals were rewritten (leaf {leaf})",
+    "retagged": "retagged: its rows in the tag index (what append conditions read) are not its event's tags",
 }
 
 
 def _where(found: scan.Scan) -> list[str]:
-    lines = [f"position {f.position} " + _WHAT[f.kind].format(leaf=f.leaf) for f in found.findings]
+    lines = [
+        f"position {f.position} "
+        + (
+            "removed: its tag rows remain, its event is no longer in the log"
+            if f.kind == "removed" and f.leaf is None
+            else _WHAT[f.kind].format(leaf=f.leaf)
+        )
+        for f in found.findings
+    ]
     if found.more_findings:
         lines.append(f"and more after those {len(found.findings)}")
     return lines

@@ -5,29 +5,36 @@ It trusts nothing the database computed: the leaves come from ``entry.py`` over 
 and the roots at the sizes asked for (the checkpoints') from those leaves alone, in position order. The seals are read
 only to say *where* the events and the sealed tree part: an event whose leaf is not the one sealed for its position
 (changed), a sealed position whose event is gone (removed), an event at or below the sealed head that was never sealed
-(inserted). Both are read in one snapshot (the caller's REPEATABLE READ transaction), a page at a time, so that memory
-stays flat however long the log.
+(inserted). The tag index (``event_tags``, what append conditions and tag reads go by) must hold exactly each event's
+tags, under its type: a tag row removed would let a condition miss an event (retagged). All of it is read in one
+snapshot (the caller's REPEATABLE READ transaction), a page at a time, so that memory stays flat however long the log.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+import json
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .entry import COLUMNS, entry, leaf_hash
+from ..eventstore.model import tag_strings
+from .entry import COLUMNS, FIELDS, entry, leaf_hash
 from .merkle import Frontier
 
 PAGE = 5000
 MOST_FINDINGS = 100  # the first ones name where it went wrong; a rewritten log would list every event after
 
 _EVENTS = sa.text(f"SELECT {COLUMNS} FROM events e WHERE e.position > :after ORDER BY e.position LIMIT {PAGE}")
+# Each position's tag rows, in position order, streamed: event_tags is keyed by (tag, position), so it is read whole.
+_TAGS = sa.text(
+    "SELECT position, event_type, array_agg(tag) FROM event_tags GROUP BY position, event_type ORDER BY position"
+)
 _SEALS = sa.text(f"SELECT leaf, position, hash FROM event_seals WHERE leaf > :after ORDER BY leaf LIMIT {PAGE}")
 
-Kind = Literal["changed", "removed", "inserted", "reordered"]
+Kind = Literal["changed", "removed", "inserted", "reordered", "retagged"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,8 @@ def scan(connection: Connection, sizes: Collection[int]) -> Scan:
     result.sealed_position = last_seal[1] if last_seal else 0
 
     def note(kind: Kind, position: int | None, leaf: int | None) -> None:
+        if result.findings and result.findings[-1].kind == kind and result.findings[-1].position == position:
+            return  # a removed event's seal and its tag rows say the same
         if len(result.findings) < MOST_FINDINGS:
             result.findings.append(Finding(kind, position, leaf))
         else:
@@ -73,6 +82,7 @@ def scan(connection: Connection, sizes: Collection[int]) -> Scan:
             result.roots[frontier.size] = frontier.root()
             result.last_positions[frontier.size] = position
 
+    tags = _TagIndex(connection, note)
     events, seals = _events(connection), _seals(connection)
     event, seal = next(events, None), next(seals, None)
     expected, previous = 0, 0  # the next leaf's number, and the last sealed position met
@@ -95,17 +105,52 @@ def scan(connection: Connection, sizes: Collection[int]) -> Scan:
                 add(leaf_hash(entry(values)), position)
             else:
                 result.unsealed += 1
+            tags.check(position, values)
             event = next(events, None)
             continue
         digest = leaf_hash(entry(values))
         if digest != bytes(seal[2]):
             note("changed", position, seal[0])
+        tags.check(position, values)
         add(digest, position)
         result.sealed_size += 1
         expected, previous = expected + 1, position
         event, seal = next(events, None), next(seals, None)
+    tags.check(None, None)
     result.tree_size = frontier.size
     return result
+
+
+_TYPE, _TAGS_TEXT = (next(i for i, (key, _, _) in enumerate(FIELDS) if key == name) for name in ("type", "tags"))
+
+
+class _TagIndex:
+    """The tag rows of each position, read alongside the events: a position whose rows are not exactly its event's
+    tags (with its type), or rows with no event, are noted as retagged."""
+
+    def __init__(self, connection: Connection, note: Callable[[Kind, int | None, int | None], None]) -> None:
+        self._rows = iter(connection.execution_options(stream_results=True, yield_per=PAGE).execute(_TAGS))
+        self._next = next(self._rows, None)
+        self._note = note
+
+    def check(self, position: int | None, values: tuple[Any, ...] | None) -> None:
+        """Check ``position``'s rows (None: the end, where only rows without an event are left)."""
+        while self._next is not None and (position is None or self._next[0] < position):
+            self._note("removed", int(self._next[0]), None)  # tag rows are written with their event: it was there
+            self._next = next(self._rows, None)
+        if position is None or values is None:
+            return
+        found: list[tuple[str, list[str]]] = []
+        while self._next is not None and self._next[0] == position:
+            found.append((self._next[1], list(self._next[2])))
+            self._next = next(self._rows, None)
+        try:
+            expected = set(tag_strings(json.loads(values[_TAGS_TEXT])))
+        except (ValueError, TypeError):
+            expected = None
+        wanted = [(values[_TYPE], sorted(expected))] if expected else []
+        if expected is None or [(kind, sorted(rows)) for kind, rows in found] != wanted:
+            self._note("retagged", position, None)
 
 
 def _events(connection: Connection) -> Iterator[tuple[int, tuple[Any, ...]]]:
