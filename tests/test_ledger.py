@@ -293,6 +293,8 @@ def test_the_commands_make_a_private_key_once_and_exit_as_documented(cli, engine
     assert made.json()["note"] == (cli.home / "kept.txt").read_text()
     verified = cli("events", "verify")
     assert verified.code == 0 and verified.stdout.startswith("verified 2 events against 1 checkpoint ")
+    record = cli("events", "verify", "--json").json()
+    assert record["ok"] and record["newest"]["tree_size"] == 1 and record["problems"] == []
     proof = cli("events", "prove", "1")
     assert proof.code == 0 and proof.json()["leaf_index"] == 0
     assert cli("events", "prove", "99").code == 1

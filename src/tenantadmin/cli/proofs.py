@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -34,11 +36,7 @@ def checkpoint(settings: Settings, key: Path | None, out: Path | None) -> None:
     made = ledger.checkpoint(settings.engine(), settings.actor(), key=key, out=out)
     signed = made.checkpoint
     record = {
-        "checkpoint": signed.id,
-        "tree_size": signed.tree_size,
-        "root_hash": signed.root_hash.hex(),
-        "signed_at": signed.signed_at,
-        "key_id": signed.key_id,
+        **(_checkpoint(signed) or {}),
         "signing_key": str(made.key_path),
         "public_key": str(made.public_key_path),
         "written_to": str(made.written_to) if made.written_to else None,
@@ -76,7 +74,7 @@ def verify(settings: Settings, checkpoint_file: Path | None, public_key: Path | 
     """
     found = ledger.verify(settings.engine(), checkpoint_file=checkpoint_file, public_key=public_key)
     if settings.json:
-        emit_record(settings, found)
+        emit_record(settings, dataclasses.asdict(found) | {"newest": _checkpoint(found.newest)})
     elif found.ok and found.newest is not None:
         page(
             settings,
@@ -115,6 +113,18 @@ def prove(settings: Settings, position: int, checkpoint_file: Path | None, publi
     """
     proof = ledger.prove(settings.engine(), position, checkpoint_file=checkpoint_file, public_key=public_key)
     click.echo(to_json(proof))
+
+
+def _checkpoint(signed: ledger.SignedCheckpoint | None) -> dict[str, Any] | None:
+    if signed is None:
+        return None
+    return {
+        "checkpoint": signed.id,
+        "tree_size": signed.tree_size,
+        "root_hash": signed.root_hash.hex(),
+        "signed_at": signed.signed_at,
+        "key_id": signed.key_id,
+    }
 
 
 def _unsealed(found: ledger.Verification) -> list[str]:
