@@ -15,8 +15,8 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.signal import Signal
 
-from tenantadmin.errors import DatabaseError, DatabaseUnavailable, ServiceError, TenantAdminError
-from tenantadmin.services import audit, database
+from tenantadmin.errors import DatabaseError, DatabaseUnavailable, InvalidInput, ServiceError, TenantAdminError
+from tenantadmin.services import audit, database, ledger, signing
 from tenantadmin.services.actor import Actor
 from tenantadmin.services.audit import EventRecord
 from tenantadmin.services.database import Bind
@@ -27,6 +27,11 @@ from .remembered import Remembered
 from .screens.audit_log import AuditLogScreen
 from .screens.help import HelpScreen
 from .screens.organizations import OrganizationsScreen
+from .widgets.ledger_status import Verified, when
+
+# What the TUI says when this OS account has no checkpoint key: the service's own message names --public-key, which
+# only the command line takes.
+NO_KEY = "make a key with `tenantadmin events checkpoint` first (none in {where})"
 
 Result = TypeVar("Result")
 
@@ -45,6 +50,8 @@ class TenantAdminApp(TenantAdminNode, App[None]):
     HEALTH_CHECK_SECONDS = 2.0
     CHANGES_SECONDS = 0.2  # events arriving within this are one change: a burst of writes is one reload, not many
     database_problem: reactive[str | None] = reactive(None)  # why the database cannot be reached, while it cannot
+    verifying: reactive[bool] = reactive(default=False)  # while the log is being verified (``v`` on the audit log)
+    verified: reactive[Verified | None] = reactive(None, always_update=True)  # this session's last verification
 
     def __init__(
         self,
@@ -182,6 +189,43 @@ class TenantAdminApp(TenantAdminNode, App[None]):
         """A worker's error that is not tenantadmin's: a bug. Said, and logged; the app goes on."""
         self.log.error(error)
         self.notify(f"{type(error).__name__}: {error}", title="Unexpected error (a bug)", severity="error")
+
+    def verify_log(self) -> None:
+        """Verify the whole log, as ``tenantadmin events verify`` does (seconds over a million events), in a worker of
+        the app's own, so that its outcome outlives the screen that asked for it; one at a time: asked again while
+        one runs, nothing happens. The outcome is ``verified`` (the audit log's status line shows it) and a message."""
+        if self.verifying:
+            return
+        self.verifying = True
+        engine = self.engine
+
+        def verify() -> ledger.Verification:
+            try:
+                return ledger.verify(engine)
+            except InvalidInput as error:
+                key = signing.default_key_path()
+                if error.field == "public_key" and not key.exists():
+                    raise InvalidInput(NO_KEY.format(where=key.parent), field="public_key") from None
+                raise
+
+        self.in_thread(verify, self._verified, failed=self._not_verified, ended=self._verify_ended, group="verify")
+
+    def _verify_ended(self) -> None:
+        self.verifying = False
+
+    def _verified(self, found: ledger.Verification) -> None:
+        self.verified = Verified(self.clock(), found=found)
+        if not found.ok:
+            more = f" (and {len(found.problems) - 1} more)" if len(found.problems) > 1 else ""
+            self.notify(found.problems[0] + more, title="The log does not verify", severity="error")
+            return
+        newest = found.newest
+        vouched = f"; {newest.label} of {when(newest.signed_at)} holds the first {newest.tree_size:,}" if newest else ""
+        self.notify(f"{found.events:,} events, up to position {found.sealed_position:,}{vouched}", title="Verified")
+
+    def _not_verified(self, error: TenantAdminError) -> None:
+        self.verified = Verified(self.clock(), problem=str(error))
+        self.failed(error)
 
     def action_organizations(self) -> None:
         self._show(OrganizationsScreen)

@@ -1,4 +1,5 @@
-"""Every event, live: a filter bar (org=acme type=api_key.*), pause and resume, the whole event in a detail pane.
+"""Every event, live: a filter bar (org=acme type=api_key.*), pause and resume, the whole event in a detail pane, and
+a line saying how far the log is sealed and checkpointed, which ``v`` verifies (widgets/ledger_status.py).
 
 The log view loads only the rows in view, so it scrolls through millions of events (widgets/event_log.py). A follower
 thread (the store's ``follow``) hands each new event to the screen as it commits, whichever process wrote it.
@@ -24,6 +25,7 @@ from ..node import TenantAdminNode
 from ..widgets.banner import DatabaseBanner
 from ..widgets.event_detail import detail_of
 from ..widgets.event_log import HEADINGS, EventLog
+from ..widgets.ledger_status import LedgerStatus
 
 PLACEHOLDER = (
     "Filter: org=acme user=bob@example.com type=api_key.* actor=alice on_behalf_of=ops@example.com since=24h …"
@@ -37,6 +39,7 @@ class AuditLogScreen(TenantAdminNode, Screen[None]):
     BINDINGS = [
         Binding("slash", "filter", "Filter"),
         Binding("p", "pause", "Pause/resume"),
+        Binding("v", "verify_log", "Verify log"),
         Binding("escape", "focus_log", "Log", show=False),
     ]
 
@@ -54,6 +57,7 @@ class AuditLogScreen(TenantAdminNode, Screen[None]):
         yield DatabaseBanner(id="banner")
         with Horizontal(classes="toolbar"):
             yield Input(placeholder=PLACEHOLDER, id="filter")
+        yield LedgerStatus(id="ledger")
         yield Static(id="histogram-caption", markup=False)
         yield Sparkline([], id="histogram")
         yield Static(id="paused")
@@ -70,6 +74,16 @@ class AuditLogScreen(TenantAdminNode, Screen[None]):
     def on_mount(self) -> None:
         self.log_view.focus()
         self.start(self.wanted)
+        self.watch(self.app, "verifying", lambda _verifying: self.refresh_bindings(), init=False)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:  # noqa: ARG002 (Textual's)
+        """While the log is being verified, ``v`` is shown disabled, and does nothing."""
+        if action == "verify_log" and self.app.verifying:
+            return None
+        return True
+
+    def action_verify_log(self) -> None:
+        self.app.verify_log()
 
     def on_unmount(self) -> None:
         self.stop.set()
@@ -82,6 +96,7 @@ class AuditLogScreen(TenantAdminNode, Screen[None]):
 
     def action_refresh(self) -> None:
         self.start(self.wanted)
+        self.query_one(LedgerStatus).load()
 
     def action_pause(self) -> None:
         self.paused = not self.paused
@@ -173,6 +188,9 @@ class AuditLogScreen(TenantAdminNode, Screen[None]):
         """This screen's actions, for the command palette."""
         yield SystemCommand("Filter the audit log", "Tags and types: org=acme type=api_key.*", self.action_filter)
         yield SystemCommand("Pause or resume the audit log", "New events are counted while paused", self.action_pause)
+        yield SystemCommand(
+            "Verify the log", "Every event against the signed checkpoints (events verify)", self.action_verify_log
+        )
         yield SystemCommand("Oldest event", "Jump to the start of the log", self.log_view.action_first)
         yield SystemCommand("Newest event", "Jump to the end of the log, and follow it", self.log_view.action_last)
 
