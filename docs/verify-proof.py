@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Check a tenantadmin inclusion proof (`tenantadmin events prove POSITION > proof.json`) with nothing of tenantadmin's.
 
-    python3 verify-proof.py proof.json checkpoint-key.pub.pem
+    python3 verify-proof.py proof.json checkpoint-key.pub.pem [ORIGIN]
 
-Exits 0 when the event in the proof is in the log its checkpoint signs, 1 otherwise. Needs only hashlib and an Ed25519
+Exits 0 when the event in the proof is in the log its checkpoint signs (the log named ORIGIN, when given: one key may
+sign the logs of several databases), 1 otherwise. Needs only hashlib and an Ed25519
 library (`cryptography`); the format is docs/log-proofs.md's, the tree RFC 9162's.
 """
 
@@ -42,7 +43,7 @@ def signed_text(note, public_key):
 
 def root_from_path(index, size, leaf, path):
     """RFC 9162, 2.1.3.2."""
-    if index >= size:
+    if not isinstance(index, int) or not 0 <= index < size:
         fail("the leaf is outside the tree")
     fn, sn, r = index, size - 1, leaf
     for p in path:
@@ -60,9 +61,11 @@ def root_from_path(index, size, leaf, path):
     return r
 
 
-def main(proof_file, key_file):
+def main(proof_file, key_file, expected_origin=None):
     with open(proof_file, encoding="utf-8") as f:
         proof = json.load(f)
+    if proof.get("format") != "tenantadmin/inclusion-proof/v1":
+        fail("not a tenantadmin inclusion proof (format tenantadmin/inclusion-proof/v1)")
     with open(key_file, "rb") as f:
         public_key = load_pem_public_key(f.read())
     lines = signed_text(proof["checkpoint"], public_key).split("\n")
@@ -70,6 +73,8 @@ def main(proof_file, key_file):
     signed_at = next((line[5:] for line in lines[3:] if line.startswith("time ")), "?")
     if size != proof["tree_size"] or origin != proof["origin"]:
         fail("the proof is for another checkpoint")
+    if expected_origin is not None and origin != expected_origin:
+        fail(f"the checkpoint is of another log ({origin})")
     entry = proof["entry"].encode("utf-8")
     if json.loads(entry)["position"] != proof["position"]:
         fail("the entry is not the event at that position")
@@ -82,6 +87,6 @@ def main(proof_file, key_file):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
+    if len(sys.argv) not in (3, 4):
         sys.exit(__doc__)
-    main(sys.argv[1], sys.argv[2])
+    main(*sys.argv[1:])

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.engine import Engine
 
-from tenantadmin.errors import Forbidden, InvalidInput
+from tenantadmin.errors import Conflict, Forbidden, InvalidInput
 from tenantadmin.services import ledger, operators, organizations, signing
 from tenantadmin.store.eventstore import Event, EventStore
 from tenantadmin.store.ledger import entry, seals
@@ -87,9 +87,9 @@ def test_sealing_never_passes_an_append_in_progress(engine, key, public):
         early = store.append([Event(type="test.slow", data={}, tags={})], connection=slow)
         late = store.append([Event(type="test.quick", data={}, tags={})])  # a later position, committed first
         assert late > early
-        for wait in (False, True):  # waiting, for the slow append (lock_timeout), and then sealing nothing past it
+        for wait in (False, True):  # waiting too: for a while, then sealing nothing past it
             with engine.connect() as connection:
-                seals.seal(connection, wait=wait)
+                seals.seal(connection, wait=wait, patience=0.3)
                 assert seals.sealed(connection).position < early
         slow.commit()
     with engine.connect() as connection:
@@ -127,8 +127,8 @@ def test_a_clean_log_verifies_and_each_checkpoint_extends_the_one_before(log, pu
         ),
         (
             (
-                "UPDATE events SET position = -position WHERE position IN (3, 7);"
-                "UPDATE events SET position = -position + CASE position WHEN -3 THEN 4 ELSE -4 END WHERE position < 0"
+                "UPDATE events SET position = position + 1000000 WHERE position IN (3, 7);"
+                "UPDATE events SET position = CASE position WHEN 1000003 THEN 7 ELSE 3 END WHERE position > 1000000"
             ),
             "position 3 changed",
         ),
@@ -334,3 +334,72 @@ def test_a_changed_tag_index_is_named_though_the_events_are_intact(log, public, 
     assert found.problems == [
         "position 4 retagged: its rows in the tag index (what append conditions read) are not its event's tags"
     ]
+
+
+def test_a_log_rolled_back_and_resealed_fails_against_the_checkpoint_kept_beside_the_key(log, key, public):
+    """The administrator deletes the newest checkpoint, rewrites an event it covered and has the seals made again:
+    what the database holds agrees with itself, and only a checkpoint kept outside it can tell."""
+    tampered(
+        log,
+        "DELETE FROM checkpoints WHERE id = 2",
+        "UPDATE events SET data = jsonb_set(data, '{name}', '\"Org 9!\"') WHERE position = 11",
+        "DELETE FROM seal_nodes",
+        "DELETE FROM event_seals",
+    )
+    found = ledger.verify(log, public_key=public)
+    assert found.problems[0].startswith("the checkpoint kept in ")
+    assert "up to position" in found.problems[0]
+    with pytest.raises(Conflict, match="no longer extends the checkpoint this key signed last"):
+        ledger.checkpoint(log, OPERATOR, key=key)
+    for kept in (key.parent / "checkpoints").iterdir():
+        kept.unlink()
+    assert ledger.verify(log, public_key=public).ok  # with nothing kept elsewhere, a rollback goes unseen
+
+
+@pytest.mark.parametrize("moment", ["infinity", "2026-12-06 12:00:00+00 BC"])
+def test_a_time_off_the_calendar_is_refused_and_one_forced_in_is_named_without_stopping_the_seals(log, public, moment):
+    with pytest.raises(sa.exc.IntegrityError, match="ck_events_times_on_the_calendar"):
+        tampered(log, f"UPDATE events SET event_timestamp = '{moment}' WHERE position = 4")
+    tampered(
+        log,
+        "ALTER TABLE events DROP CONSTRAINT ck_events_times_on_the_calendar",
+        f"UPDATE events SET event_timestamp = '{moment}' WHERE position = 4",
+    )
+    organizations.create(log, OPERATOR, name="Later", slug="later")
+    events, sealed = counts(log)
+    assert sealed == events
+    assert ledger.verify(log, public_key=public).problems[0].startswith("position 4 changed")
+
+
+def test_rows_at_positions_below_one_or_sharing_a_position_are_found(log, public):
+    with pytest.raises(sa.exc.IntegrityError, match="ck_events_position_positive"):
+        tampered(log, "UPDATE events SET position = 0 WHERE position = 1")
+    tampered(
+        log,
+        "ALTER TABLE events DROP CONSTRAINT ck_events_position_positive",
+        "UPDATE events SET position = 0 WHERE position = 1",
+    )
+    assert ledger.verify(log, public_key=public).problems[0] == (
+        "position 0 inserted: its event is below the sealed head but was never sealed"
+    )
+    tampered(
+        log,
+        "ALTER TABLE events DROP CONSTRAINT uq_events_position",
+        "INSERT INTO events SELECT (jsonb_populate_record(null::events,"
+        " to_jsonb(e) || jsonb_build_object('id', gen_random_uuid(), 'aggregate_version', 0))).*"
+        " FROM events e WHERE position = 5",
+    )
+    problems = ledger.verify(log, public_key=public).problems
+    assert "position 5 inserted: its event is below the sealed head but was never sealed" in problems
+
+
+def test_a_database_whose_transactions_default_to_repeatable_read_is_sealed_all_the_same(engine, key, public):
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(
+            sa.text(f"ALTER DATABASE \"{engine.url.database}\" SET default_transaction_isolation = 'repeatable read'")
+        )
+    engine.dispose()  # new connections take the database's default
+    organizations.create(engine, OPERATOR, name="Acme", slug="acme")
+    assert counts(engine) == (1, 1)
+    ledger.checkpoint(engine, OPERATOR, key=key)
+    assert ledger.verify(engine, public_key=public).ok

@@ -4,10 +4,13 @@
 canonical entry (``ENTRY``, documented in docs/log-proofs.md and rebuilt independently by ``events verify``), with the
 hash of every subtree it completes. It runs as the owner, so no client chooses what is sealed, and only up to the
 settled head: it takes the store's writer lock exclusively (the key every append holds shared), so that no append in
-progress can still commit a position below the one it seals up to. Sealing needs no operator: the services call it
-after every command without waiting (another sealer, or an append in progress, and it leaves the work to the next
-one); ``events checkpoint`` and ``events verify`` wait. A call seals at most ``p_batch`` events, so that the writer
-lock is held briefly however long the backlog (a database migrated with a long log is sealed by successive calls).
+progress can still commit a position below the one it seals up to. It never waits, for that lock or for another
+sealer: a call that cannot take them seals nothing and the next one does the work, so sealing never holds an append
+back. The services call it after every command; ``events checkpoint`` and ``events verify`` call it until the log is
+sealed as far as it reached when they began. A call seals at most ``p_batch`` events, so that the writer lock is held
+briefly however long the backlog (a database migrated with a long log is sealed by successive calls).
+
+Events gain two checks that no append should ever fail: a position above 0, a time on the calendar (finite, not BC).
 
 ``tenantadmin_add_checkpoint`` stores a signed tree head after checking its root against the seals: a checkpoint the
 database's own tree contradicts is refused. Whether its signature is good, and by a key to trust, is for the verifier.
@@ -39,13 +42,19 @@ READERS = (ADMIN, OPERATOR, AUDITOR)
 TABLES = ("event_log", "event_seals", "seal_nodes", "checkpoints")
 DEFINER = "SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp"
 WRITER_LOCK_KEY = -2153070293061003222  # 0002's: every append holds it shared until its transaction ends
-SEAL_LOCK_KEY = 0x7E4A_0008  # one sealer at a time
 
+# A time in UTC to the microsecond; before year 1 with " BC" (to_char drops the era), an infinity as PostgreSQL prints
+# it: never NULL, so that no row, however it was written, can stop the sealing.
+TIME = (
+    "coalesce(to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+    " || CASE WHEN {0} < '0001-01-01 00:00:00+00' THEN ' BC' ELSE '' END, {0}::text)"
+)
 # An event's canonical entry, one line of JSON: keys in this order, no spaces between them, strings escaped as
 # PostgreSQL's to_json escapes them (as Python's json.dumps(ensure_ascii=False) does), data, metadata and tags as
 # PostgreSQL prints jsonb, times in UTC to the microsecond, NULL as null. Every column but the four that record
 # processing (processed, processed_at, retry_count, error_message), which the log lets change.
-ENTRY = """
+ENTRY = (
+    """
 '{"position":' || e.position::text
 || ',"id":' || to_json(e.id)::text
 || ',"type":' || to_json(e.event_type)::text
@@ -65,13 +74,17 @@ ENTRY = """
 || ',"ip_address":' || coalesce(to_json(e.ip_address::text)::text, 'null')
 || ',"user_agent":' || coalesce(to_json(e.user_agent)::text, 'null')
 || ',"recorded_by":' || coalesce(to_json(e.recorded_by)::text, 'null')
-|| ',"event_timestamp":"' || to_char(e.event_timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-|| '","created_at":"' || to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || '"}'
+|| ',"event_timestamp":' || to_json("""
+    + TIME.format("e.event_timestamp")
+    + """)::text
+|| ',"created_at":' || to_json("""
+    + TIME.format("e.created_at")
+    + """)::text || '}'
 """
+)
 
 SEAL = f"""
-CREATE FUNCTION tenantadmin_seal(p_wait boolean, p_batch integer DEFAULT 10000) RETURNS bigint
-LANGUAGE plpgsql {DEFINER} SET lock_timeout = '5s' AS $$
+CREATE FUNCTION tenantadmin_seal(p_batch integer) RETURNS bigint LANGUAGE plpgsql {DEFINER} AS $$
 DECLARE
     size bigint;
     new_size bigint;
@@ -83,27 +96,24 @@ BEGIN
     IF current_setting('transaction_isolation') <> 'read committed' THEN
         RAISE EXCEPTION 'the log is sealed in READ COMMITTED transactions only' USING ERRCODE = 'invalid_transaction_state';
     END IF;
-    IF p_wait THEN
-        PERFORM pg_advisory_xact_lock({SEAL_LOCK_KEY});
-    ELSIF NOT pg_try_advisory_xact_lock({SEAL_LOCK_KEY}) THEN
+    -- One sealer at a time: a table lock, which only a role that may write the seals can take (an advisory key could
+    -- be held by anyone who connects).
+    BEGIN
+        LOCK TABLE event_seals IN EXCLUSIVE MODE NOWAIT;
+    EXCEPTION WHEN lock_not_available THEN
         RETURN NULL;  -- another call is sealing
-    END IF;
+    END;
     SELECT leaf + 1, position INTO size, last_sealed FROM event_seals ORDER BY leaf DESC LIMIT 1;
     size := coalesce(size, 0);
     last_sealed := coalesce(last_sealed, 0);
-    BEGIN
-        IF p_wait THEN
-            PERFORM pg_advisory_xact_lock({WRITER_LOCK_KEY});
-        ELSIF NOT pg_try_advisory_xact_lock({WRITER_LOCK_KEY}) THEN
-            RETURN size;  -- appends in progress: the next call seals what they commit
-        END IF;
-    EXCEPTION WHEN lock_not_available THEN
-        RETURN size;  -- an append that does not end (lock_timeout): seal what is settled another time
-    END;
+    -- Never waiting for the writer lock: a request queued for it would hold every new append behind it.
+    IF NOT pg_try_advisory_xact_lock({WRITER_LOCK_KEY}) THEN
+        RETURN size;  -- appends in progress: the next call seals what they commit
+    END IF;
     head := (SELECT max(position) FROM events);  -- a new snapshot: every append that held the lock has ended
     INSERT INTO event_seals (leaf, position, hash)
     SELECT size - 1 + row_number() OVER (ORDER BY e.position), e.position,
-           sha256('\\x00'::bytea || convert_to({ENTRY}, 'UTF8'))
+           sha256(decode('00', 'hex') || convert_to({ENTRY}, 'UTF8'))
       FROM events e
      WHERE e.position > last_sealed AND e.position <= head
      ORDER BY e.position
@@ -114,12 +124,12 @@ BEGIN
     WHILE (new_size >> lvl) > (size >> lvl) LOOP
         IF lvl = 1 THEN
             INSERT INTO seal_nodes (level, index, hash)
-            SELECT 1, l.leaf / 2, sha256('\\x01'::bytea || l.hash || r.hash)
+            SELECT 1, l.leaf / 2, sha256(decode('01', 'hex') || l.hash || r.hash)
               FROM event_seals l JOIN event_seals r ON r.leaf = l.leaf + 1
              WHERE l.leaf % 2 = 0 AND l.leaf >= (size >> 1) * 2 AND l.leaf < (new_size >> 1) * 2;
         ELSE
             INSERT INTO seal_nodes (level, index, hash)
-            SELECT lvl, l.index / 2, sha256('\\x01'::bytea || l.hash || r.hash)
+            SELECT lvl, l.index / 2, sha256(decode('01', 'hex') || l.hash || r.hash)
               FROM seal_nodes l JOIN seal_nodes r ON r.level = l.level AND r.index = l.index + 1
              WHERE l.level = lvl - 1 AND l.index % 2 = 0
                AND l.index >= (size >> lvl) * 2 AND l.index < (new_size >> lvl) * 2;
@@ -156,7 +166,7 @@ BEGIN
         END IF;
     END LOOP;
     FOR i IN REVERSE coalesce(array_length(parts, 1), 0) .. 1 LOOP
-        root := CASE WHEN root IS NULL THEN parts[i] ELSE sha256('\\x01'::bytea || parts[i] || root) END;
+        root := CASE WHEN root IS NULL THEN parts[i] ELSE sha256(decode('01', 'hex') || parts[i] || root) END;
     END LOOP;
     RETURN root;
 END
@@ -182,8 +192,16 @@ END
 $$
 """
 
+# What no append may write, since the seals could not say it: a position the sequence never gives, a time with no
+# place on the calendar.
+EVENT_CHECKS = {
+    "position_positive": "position > 0",
+    "times_on_the_calendar": "isfinite(event_timestamp) AND isfinite(created_at)"
+    " AND event_timestamp >= '0001-01-01 00:00:00+00' AND created_at >= '0001-01-01 00:00:00+00'",
+}
+
 FUNCTIONS = {
-    "tenantadmin_seal(boolean, integer)": (SEAL, (ADMIN, OPERATOR, AUDITOR, VERIFIER)),
+    "tenantadmin_seal(integer)": (SEAL, (ADMIN, OPERATOR, AUDITOR, VERIFIER)),
     "tenantadmin_seal_root(bigint)": (ROOT, READERS),
     "tenantadmin_add_checkpoint(bigint, bytea, timestamptz, text, bytea, text)": (ADD_CHECKPOINT, (OPERATOR,)),
 }
@@ -231,6 +249,8 @@ def upgrade() -> None:
         sa.CheckConstraint("length(public_key) = 32", name=op.f("ck_checkpoints_public_key_is_ed25519")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_checkpoints")),
     )
+    for name, rule in EVENT_CHECKS.items():
+        op.create_check_constraint(op.f(f"ck_events_{name}"), "events", rule)
     op.execute("INSERT INTO event_log (origin) VALUES ('tenantadmin/' || gen_random_uuid())")
     for table in TABLES:
         op.execute(f"ALTER TABLE {table} OWNER TO {OWNER}")
@@ -251,6 +271,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    for name in EVENT_CHECKS:
+        op.drop_constraint(op.f(f"ck_events_{name}"), "events", type_="check")
     for signature in FUNCTIONS:
         op.execute(f"DROP FUNCTION {signature}")
     for table in reversed(TABLES):

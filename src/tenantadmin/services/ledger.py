@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import itertools
 import os
+import re
 import tempfile
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from tenantadmin.errors import Forbidden, InvalidInput, InvalidState, NotFound
+from tenantadmin.errors import Conflict, Forbidden, InvalidInput, InvalidState, NotFound
 from tenantadmin.store.eventstore import Query, QueryItem
 from tenantadmin.store.ledger import entry, merkle, scan, seals
 
@@ -53,10 +55,11 @@ class SignedCheckpoint:
     note: str
     id: int | None = None  # the database's number for it; None for one read from a file only
     key_id: str = ""
+    kept: str = "the checkpoint file"  # what it is called when it was read from a file
 
     @property
     def label(self) -> str:
-        return f"checkpoint {self.id}" if self.id is not None else "the checkpoint file"
+        return f"checkpoint {self.id}" if self.id is not None else self.kept
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,9 @@ def checkpoint(bind: Bind, actor: Actor, *, key: Path | None = None, out: Path |
             if root is None:
                 raise InvalidState("the seals are incomplete: run `tenantadmin events verify`")
             origin = seals.origin(connection)
+            last = _last_signed(_known_file(key_path.parent, origin), public)
+            if last is not None:
+                _still_extends(connection, last, sealed.size, root)
             signed_at = datetime.now(UTC)
             text = f"{origin}\n{sealed.size}\n{base64.b64encode(root).decode()}\n{TIME_PREFIX}{_instant(signed_at)}\n"
             note = signing.sign(text, private)
@@ -128,9 +134,12 @@ def checkpoint(bind: Bind, actor: Actor, *, key: Path | None = None, out: Path |
             )
             if pending is not None:
                 pending.write_text(note)
+        _keep(_known_file(key_path.parent, origin), note)
         if pending is not None and out is not None:
-            os.replace(pending, out)
-            pending = None
+            try:
+                os.link(pending, out)  # never over a file made meanwhile
+            except FileExistsError:
+                raise InvalidInput(f"{out} was made meanwhile: the checkpoint is stored, not written") from None
     finally:
         if pending is not None:
             pending.unlink(missing_ok=True)
@@ -162,6 +171,10 @@ def verify(bind: Bind, *, checkpoint_file: Path | None = None, public_key: Path 
             if from_file.origin != origin:
                 raise InvalidInput(f"{checkpoint_file} is a checkpoint of another log ({from_file.origin})")
             trusted.append(from_file)
+        directory = public_key.parent if public_key is not None else signing.default_key_path().parent
+        last = _last_signed(_known_file(directory, origin), key)
+        if last is not None and last.note not in {c.note for c in trusted}:
+            trusted.append(last)  # the database no longer holds it: deleted, and what it signed maybe rewritten
         trusted.sort(key=lambda c: (c.tree_size, c.signed_at))
         found = scan.scan(connection, {c.tree_size for c in trusted})
         problems[:0] = _where(found)
@@ -191,7 +204,7 @@ def prove(
 ) -> dict[str, Any]:
     """The inclusion proof of the event at ``position`` in a checkpoint: the newest stored one that holds it, or the
     one in ``checkpoint_file`` (checked against the trusted key), in the format docs/log-proofs.md describes."""
-    key = signing.trusted_key(public_key) if checkpoint_file is not None else None
+    key = signing.trusted_key(public_key)
     if checkpoint_file is not None and key is None:
         raise InvalidInput(
             "no public key to check the checkpoint file with: give --public-key FILE", field="public_key"
@@ -213,7 +226,12 @@ def prove(
                 raise InvalidInput(f"{checkpoint_file} is a checkpoint of another log ({from_file.origin})")
             chosen = from_file
         else:
-            stored = [c for c in seals.checkpoints(connection) if c.tree_size > leaf]
+            # The newest that holds it and that the trusted key signed (any, when there is no key to trust here).
+            stored = [
+                c
+                for c in seals.checkpoints(connection)
+                if c.tree_size > leaf and (key is None or signing.opened(c.note, key) is not None)
+            ]
             if not stored:
                 raise InvalidState(
                     f"no checkpoint holds position {position} yet: make one with `tenantadmin events checkpoint`"
@@ -322,6 +340,8 @@ def _where(found: scan.Scan) -> list[str]:
     ]
     if found.more_findings:
         lines.append(f"and more after those {len(found.findings)}")
+    if found.uncounted:
+        lines.append(f"{found.uncounted} events share a position with another: the log's unique position was dropped")
     return lines
 
 
@@ -366,6 +386,50 @@ def _extensions(connection: Connection, trusted: list[SignedCheckpoint]) -> list
         if not merkle.consistent(before.tree_size, before.root_hash, after.tree_size, after.root_hash, proof):
             problems.append(f"{after.label} does not extend {before.label}: the log was forked or rewritten")
     return problems
+
+
+def _known_file(directory: Path, origin: str) -> Path:
+    """Where the last checkpoint signed with a key is kept, beside the key, for each log: what the next checkpoint must
+    extend, and what verifying checks even when the database has lost it (a log rolled back to an earlier state)."""
+    name = origin.removeprefix("tenantadmin/")
+    if not re.fullmatch(r"[0-9a-f-]{36}", name):
+        name = hashlib.sha256(origin.encode()).hexdigest()
+    return directory / "checkpoints" / f"{name}.txt"
+
+
+def _last_signed(path: Path, key: signing.VerifierKey) -> SignedCheckpoint | None:
+    try:
+        note = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvalidInput(f"cannot read the kept checkpoint {path}: {error}") from None
+    if signing.opened(note, key) is None:
+        return None  # another key's, or not a checkpoint: the next one of this key replaces it
+    return replace(parse_note(note, None, key.key_id), kept=f"the checkpoint kept in {path}")
+
+
+def _still_extends(connection: Connection, last: SignedCheckpoint, size: int, root: bytes) -> None:
+    """Refuse to sign a tree that is not the last signed one grown: the log was rewritten or rolled back since."""
+    try:
+        proof = (
+            merkle.consistency_proof(seals.subtrees(connection), last.tree_size, size) if last.tree_size <= size else []
+        )
+    except LookupError:
+        proof = []
+    if not merkle.consistent(last.tree_size, last.root_hash, size, root, proof):
+        raise Conflict(
+            f"the log no longer extends the checkpoint this key signed last ({last.tree_size} events, signed"
+            f" {_instant(last.signed_at)}): it was rewritten or rolled back; run `tenantadmin events verify`"
+        )
+
+
+def _keep(path: Path, note: str) -> None:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(note)
+    os.replace(name, path)
 
 
 def _unscoped(connection: Connection, doing: str) -> None:

@@ -14,7 +14,11 @@ from collections.abc import Sequence
 from json.encoder import encode_basestring  # what json.dumps(ensure_ascii=False) escapes strings with
 
 # (key, SQL giving the column as text, whether it is inserted as is: a number, or JSON that PostgreSQL printed)
-_TIME = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+# A time in UTC to the microsecond, " BC" before year 1 (to_char drops the era), an infinity as PostgreSQL prints it.
+_TIME = (
+    "coalesce(to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+    " || CASE WHEN {0} < '0001-01-01 00:00:00+00' THEN ' BC' ELSE '' END, {0}::text)"
+)
 FIELDS: tuple[tuple[str, str, bool], ...] = (
     ("position", "e.position::text", True),
     ("id", "e.id::text", False),

@@ -7,6 +7,7 @@ the events (``scan.py``) and checks roots against signatures.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,7 +15,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-_SEAL = sa.text("SELECT tenantadmin_seal(:wait)")
+_SEAL = sa.text("SELECT tenantadmin_seal(:batch)")
+_HEAD = sa.text("SELECT tenantadmin_head()")
+AFTER_COMMAND = 1000  # a command's own events, or a backlog in slices that hold the writer lock a moment each
+BATCH = 10000
 _SEALED = sa.text("SELECT leaf + 1, position FROM event_seals ORDER BY leaf DESC LIMIT 1")
 _ROOT = sa.text("SELECT tenantadmin_seal_root(:size)")
 _LEAF = sa.text("SELECT hash FROM event_seals WHERE leaf = :index")
@@ -48,16 +52,34 @@ class StoredCheckpoint:
     recorded_by: str
 
 
-def seal(connection: Connection, *, wait: bool) -> None:
-    """Seal the settled events, each call its own transaction. Waiting, until every event settled now is sealed;
-    not waiting, one batch at most, and none when another is sealing or an append is in progress."""
-    before = None
-    while True:
+def seal(connection: Connection, *, wait: bool, patience: float = 5.0) -> None:
+    """Seal the settled events, each call to the database its own READ COMMITTED transaction on ``connection`` (one
+    that is in no transaction). Not waiting: one call, of ``AFTER_COMMAND`` events at most, which seals nothing when
+    another is sealing or an append is in progress. Waiting: until every event in the log when it began is sealed,
+    trying again while another sealer or an append stands in the way, but never more than ``patience`` seconds
+    without progress (an append that does not end), and never chasing appends made since it began."""
+    connection = connection.execution_options(isolation_level="READ COMMITTED")
+    if not wait:
         with connection.begin():
-            size = connection.scalar(_SEAL, {"wait": wait})
-        if not wait or size is None or size == before:
+            connection.scalar(_SEAL, {"batch": AFTER_COMMAND})
+        return
+    with connection.begin():
+        target = connection.scalar(_HEAD)
+    pause, progress, last = 0.005, time.monotonic(), -1
+    while target is not None:
+        with connection.begin():
+            connection.scalar(_SEAL, {"batch": BATCH})
+            reached = sealed(connection).position
+        if reached >= target:
             return
-        before = size
+        now = time.monotonic()
+        if reached > last:
+            pause, progress, last = 0.005, now, reached
+        elif now - progress > patience:
+            return
+        else:
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
 
 
 def sealed(connection: Connection) -> Sealed:

@@ -88,6 +88,13 @@ class StoredEvent(Base):
         CheckConstraint("jsonb_typeof(tags) = 'object'", name="tags_is_object"),
         CheckConstraint("jsonb_typeof(metadata) = 'object'", name="metadata_is_object"),
         CheckConstraint("retry_count >= 0", name="retry_count_not_negative"),
+        # Migration 0008: what the seals could not say (ledger/entry.py).
+        CheckConstraint("position > 0", name="position_positive"),
+        CheckConstraint(
+            "isfinite(event_timestamp) AND isfinite(created_at) AND event_timestamp >= '0001-01-01 00:00:00+00'"
+            " AND created_at >= '0001-01-01 00:00:00+00'",
+            name="times_on_the_calendar",
+        ),
     )
 
 
