@@ -20,7 +20,8 @@ from sqlalchemy.engine import Engine
 
 from tenantadmin.errors import Conflict, Forbidden, InvalidInput
 from tenantadmin.services import ledger, operators, organizations, signing
-from tenantadmin.store.eventstore import Event, EventStore
+from tenantadmin.store import migrations
+from tenantadmin.store.eventstore import Event, EventStore, Query
 from tenantadmin.store.ledger import entry, seals
 
 from .conftest import OPERATOR
@@ -403,3 +404,29 @@ def test_a_database_whose_transactions_default_to_repeatable_read_is_sealed_all_
     assert counts(engine) == (1, 1)
     ledger.checkpoint(engine, OPERATOR, key=key)
     assert ledger.verify(engine, public_key=public).ok
+
+
+def test_events_from_before_the_tag_index_are_indexed_sealed_and_verify(empty_database, tmp_path):
+    """A database that has lived since the seed: its first events had no tag rows (revision 0002 made the index
+    empty); migration 0008 gives them theirs, those the store would have indexed, so that verify finds nothing."""
+    old = sa.create_engine(empty_database)
+    try:
+        migrations.upgrade(old, "0001")
+        with old.begin() as connection:
+            for tags in ('{"org": "acme", "user": ["a@x.io", "b@x.io"]}', '{"env": "prod", "Priority": 1, "x": ""}'):
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO events (id, event_type, aggregate_type, aggregate_id, aggregate_version, data,"
+                        " tags) VALUES (gen_random_uuid(), 'legacy.thing', 'thing', gen_random_uuid(), 1, '{}', "
+                        f"'{tags}')"
+                    )
+                )
+        migrations.upgrade(old)
+        key = tmp_path / "keys" / signing.PRIVATE_FILE
+        signing.make_key(key)
+        ledger.checkpoint(old, OPERATOR, key=key)
+        assert ledger.verify(old, public_key=signing.public_key_file(key)).ok
+        found = EventStore(old).read(Query.of(tags={"user": "b@x.io"}))
+        assert [event.event.type for event in found.events] == ["legacy.thing"]
+    finally:
+        old.dispose()

@@ -10,7 +10,9 @@ back. The services call it after every command; ``events checkpoint`` and ``even
 sealed as far as it reached when they began. A call seals at most ``p_batch`` events, so that the writer lock is held
 briefly however long the backlog (a database migrated with a long log is sealed by successive calls).
 
-Events gain two checks that no append should ever fail: a position above 0, a time on the calendar (finite, not BC).
+The tag index gains the rows of events recorded before it existed (revision 0002 made it empty), so that tag reads and
+append conditions see them, and the verifier can require it to say exactly what the events say. Events gain two
+checks that no append should ever fail: a position above 0, a time on the calendar (finite, not BC).
 
 ``tenantadmin_add_checkpoint`` stores a signed tree head after checking its root against the seals: a checkpoint the
 database's own tree contradicts is refused. Whether its signature is good, and by a key to trust, is for the verifier.
@@ -200,6 +202,25 @@ EVENT_CHECKS = {
     " AND event_timestamp >= '0001-01-01 00:00:00+00' AND created_at >= '0001-01-01 00:00:00+00'",
 }
 
+# Events recorded before migration 0002 made the tag index have no rows in it: invisible to tag reads and to append
+# conditions. Each gets a row per tag the store would index (a key of lower-case letters, digits, '_', '.', '-',
+# a letter first; each non-empty string value, or each such element of an array), as ledger/scan.py expects.
+UNINDEXED_TAGS = """
+INSERT INTO event_tags (tag, position, event_type)
+SELECT DISTINCT t.key || '=' || v.value, e.position, e.event_type
+  FROM events e
+ CROSS JOIN LATERAL jsonb_each(e.tags) AS t(key, value)
+ CROSS JOIN LATERAL (
+        SELECT t.value #>> '{}' AS value WHERE jsonb_typeof(t.value) = 'string'
+        UNION ALL
+        SELECT x #>> '{}' FROM jsonb_array_elements(CASE WHEN jsonb_typeof(t.value) = 'array' THEN t.value
+                                                    ELSE '[]'::jsonb END) AS x
+         WHERE jsonb_typeof(x) = 'string'
+       ) AS v
+ WHERE NOT EXISTS (SELECT 1 FROM event_tags indexed WHERE indexed.position = e.position)
+   AND t.key ~ '^[a-z][a-z0-9_.-]{0,62}$' AND v.value <> ''
+"""
+
 FUNCTIONS = {
     "tenantadmin_seal(integer)": (SEAL, (ADMIN, OPERATOR, AUDITOR, VERIFIER)),
     "tenantadmin_seal_root(bigint)": (ROOT, READERS),
@@ -251,6 +272,7 @@ def upgrade() -> None:
     )
     for name, rule in EVENT_CHECKS.items():
         op.create_check_constraint(op.f(f"ck_events_{name}"), "events", rule)
+    op.execute(UNINDEXED_TAGS)
     op.execute("INSERT INTO event_log (origin) VALUES ('tenantadmin/' || gen_random_uuid())")
     for table in TABLES:
         op.execute(f"ALTER TABLE {table} OWNER TO {OWNER}")

@@ -13,6 +13,7 @@ snapshot (the caller's REPEATABLE READ transaction), a page at a time, so that m
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -20,7 +21,6 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..eventstore.model import tag_strings
 from .entry import COLUMNS, FIELDS, entry, leaf_hash
 from .merkle import Frontier
 
@@ -130,6 +130,20 @@ def scan(connection: Connection, sizes: Collection[int]) -> Scan:
 _TYPE, _TAGS_TEXT = (next(i for i, (key, _, _) in enumerate(FIELDS) if key == name) for name in ("type", "tags"))
 
 
+def _indexed(tags: Any) -> set[str]:
+    """The rows the tag index holds for ``tags``: what the store indexes (``tag_strings``), and of an event recorded
+    before the store checked its tags, the tags it would have indexed (migration 0008 indexed those)."""
+    strings: set[str] = set()
+    for key, values in tags.items() if isinstance(tags, dict) else ():
+        if re.fullmatch(r"[a-z][a-z0-9_.-]{0,62}", key):
+            strings.update(f"{key}={value}" for value in _listed(values) if isinstance(value, str) and value)
+    return strings
+
+
+def _listed(values: Any) -> list[Any]:
+    return values if isinstance(values, list) else [values]
+
+
 class _TagIndex:
     """The tag rows of each position, read alongside the events: a position whose rows are not exactly its event's
     tags (with its type), or rows with no event, are noted as retagged."""
@@ -150,12 +164,9 @@ class _TagIndex:
         while self._next is not None and self._next[0] == position:
             found.append((self._next[1], list(self._next[2])))
             self._next = next(self._rows, None)
-        try:
-            expected = set(tag_strings(json.loads(values[_TAGS_TEXT])))
-        except (ValueError, TypeError):
-            expected = None
+        expected = _indexed(json.loads(values[_TAGS_TEXT]))
         wanted = [(values[_TYPE], sorted(expected))] if expected else []
-        if expected is None or [(kind, sorted(rows)) for kind, rows in found] != wanted:
+        if [(kind, sorted(rows)) for kind, rows in found] != wanted:
             self._note("retagged", position, None)
 
 
