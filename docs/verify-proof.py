@@ -14,7 +14,7 @@ import json
 import sys
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
 
 KEY_NAME = "tenantadmin-checkpoint"
 
@@ -27,7 +27,7 @@ def signed_text(note, public_key):
     """The text of the signed note, if the key's signature line verifies over it."""
     text, _, signatures = note.rpartition("\n\n")
     text += "\n"
-    raw_key = public_key.public_bytes_raw()
+    raw_key = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
     key_hash = hashlib.sha256(KEY_NAME.encode() + b"\n\x01" + raw_key).digest()[:4]
     for line in signatures.splitlines():
         if line.startswith(f"\u2014 {KEY_NAME} "):

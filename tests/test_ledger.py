@@ -430,3 +430,10 @@ def test_events_from_before_the_tag_index_are_indexed_sealed_and_verify(empty_da
         assert [event.event.type for event in found.events] == ["legacy.thing"]
     finally:
         old.dispose()
+
+
+def test_a_file_name_is_shown_as_data(cli, engine):
+    organizations.create(engine, OPERATOR, name="Acme", slug="acme")
+    made = cli("events", "checkpoint", "--out", str(cli.home / "cp\x1b[31m.txt"))
+    assert made.code == 0, made.stderr
+    assert "cp\\x1b[31m.txt" in made.stdout and "\x1b" not in made.stdout

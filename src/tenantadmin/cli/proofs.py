@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from tenantadmin.display import visible
 from tenantadmin.services import ledger
 
 from .context import Settings, output_options, pass_settings
@@ -48,10 +49,10 @@ def checkpoint(settings: Settings, key: Path | None, out: Path | None) -> None:
         settings,
         [
             (
-                f"checkpoint {signed.id}: {signed.tree_size} events, root {signed.root_hash.hex()}, signed"
+                f"checkpoint {signed.id}: {_count(signed.tree_size, 'event')}, root {signed.root_hash.hex()}, signed"
                 f" {signed.signed_at:%Y-%m-%d %H:%M:%S} UTC by key {signed.key_id}"
             ),
-            *([f"written to {made.written_to}"] if made.written_to else []),
+            *([f"written to {visible(str(made.written_to))}"] if made.written_to else []),
         ],
     )
     message(settings, f"signed with {made.key_path}; auditors verify with {made.public_key_path}")
@@ -89,7 +90,7 @@ def verify(settings: Settings, checkpoint_file: Path | None, public_key: Path | 
             ],
         )
     else:
-        page(settings, [*found.problems[:MOST_SHOWN], *_unsealed(found)])
+        page(settings, [*map(visible, found.problems[:MOST_SHOWN]), *_unsealed(found)])
     if found.others:
         message(settings, f"{found.others} stored checkpoints are signed by other keys: not relied on")
     if not found.ok:

@@ -287,7 +287,10 @@ def _read_checkpoint(path: Path, key: signing.VerifierKey) -> SignedCheckpoint:
         note = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise InvalidInput(f"cannot read the checkpoint {path}: {getattr(error, 'strerror', None) or error}") from None
-    parsed = parse_note(note, None, key.key_id)
+    try:
+        parsed = parse_note(note, None, key.key_id)
+    except InvalidInput as error:
+        raise InvalidInput(f"{path}: {error}") from None
     if signing.opened(note, key) is None:
         raise InvalidInput(f"{path} is not signed by the trusted key {key.key_id}")
     return parsed
