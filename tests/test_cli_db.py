@@ -147,7 +147,7 @@ def test_version(tmp_path):
     assert run.code == 0 and __version__ in run.stdout
 
 
-@pytest.mark.parametrize("command", ["status", "url", "upgrade", "downgrade", "stop"])
+@pytest.mark.parametrize("command", ["status", "url", "upgrade", "downgrade", "stop", "check"])
 def test_every_db_command_has_an_example_in_its_help(command, tmp_path):
     run = tenantadmin("db", command, "--help", home=tmp_path)
     assert run.code == 0 and "Example:" in run.stdout and "tenantadmin" in run.stdout.split("Example:")[1]
