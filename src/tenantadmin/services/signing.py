@@ -1,11 +1,12 @@
 """The key that signs checkpoints, kept outside the database, and the signed notes it signs (C2SP signed-note).
 
 A checkpoint is worth what its key is: the database's administrator must not hold it. So the Ed25519 key lives in the
-operator's config directory (``checkpoint-key.pem``, made on first use, mode 0600 in a 0700 directory, refused as ssh
-refuses a key others can read) or wherever ``--key`` says, and its public half beside it (``checkpoint-key.pub.pem``)
-for auditors to keep. A signed note is the text, a blank line, and a line per signature: an em dash, the key's name,
-and base64 of the key hash (the first 4 bytes of SHA-256 of the name, a newline, 0x01 and the public key) followed by
-the signature of the text: the format Go's checksum database, Sigstore and the witnesses of transparency logs read.
+operator's config directory (``checkpoint-key.pem``, made on first use, mode 0600, in a directory made 0700 if it was
+not there; refused as ssh refuses a key others can read) or wherever ``--key`` says, and its public half beside it
+(``checkpoint-key.pub.pem``) for auditors to keep. A signed note is the text, a blank line, and a line per signature:
+an em dash, the key's name, and base64 of the key hash (the first 4 bytes of SHA-256 of the name, a newline, 0x01 and
+the public key) followed by the signature of the text: the format Go's checksum database, Sigstore and the witnesses
+of transparency logs read.
 """
 
 from __future__ import annotations
