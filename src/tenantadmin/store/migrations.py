@@ -21,7 +21,7 @@ from .errors import translated
 if TYPE_CHECKING:
     from alembic.config import Config
 
-HEAD_REVISION = "0008"
+HEAD_REVISION = "0009"
 
 # Taken (transaction-scoped) by alembic/env.py, so that concurrent upgrades of one database run one after the other.
 MIGRATION_LOCK_ID = 0x7E4A_0001

@@ -42,10 +42,10 @@ class StoredEvent(Base):
     user_id: Mapped[uuid.UUID | None]
     organization_id: Mapped[uuid.UUID | None]
     session_id: Mapped[str | None] = mapped_column(String(255))
-    correlation_id: Mapped[str | None] = mapped_column(String(255), index=True)
-    causation_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    correlation_id: Mapped[str | None] = mapped_column(String(255))
+    causation_id: Mapped[str | None] = mapped_column(String(255))
 
-    source: Mapped[EventSource] = mapped_column(one_of(EventSource, "source"), server_default="system", index=True)
+    source: Mapped[EventSource] = mapped_column(one_of(EventSource, "source"), server_default="system")
     version: Mapped[str | None] = mapped_column(String(50))
     ip_address: Mapped[IpAddress | None] = mapped_column(INET)
     user_agent: Mapped[str | None] = mapped_column(String(500))
@@ -65,7 +65,6 @@ class StoredEvent(Base):
     __table_args__ = (
         # Serves queries by type alone, in log order (the seed's index on event_type, extended by position).
         Index(None, "event_type", "position"),
-        Index(None, "aggregate_type", "aggregate_id"),
         # Unique: two appends about one subject cannot both take the same version, whatever the isolation level.
         Index(
             "uq_events_aggregate_id_aggregate_version",
@@ -74,14 +73,7 @@ class StoredEvent(Base):
             unique=True,
             postgresql_where=text("aggregate_version > 0"),
         ),
-        Index(None, "aggregate_type", "event_timestamp"),
-        # These two also serve lookups by organization_id or user_id alone (their leading column).
-        Index(None, "organization_id", "event_timestamp"),
-        Index(None, "user_id", "event_timestamp"),
-        # Only unprocessed events are ever looked up by this flag; the rest need no index entry.
-        Index(None, "processed", postgresql_where=text("NOT processed")),
-        Index(None, "tags", postgresql_using="gin"),
-        Index(None, "data", postgresql_using="gin"),
+        # The seed's other secondary indexes serve no query of the product's: dropped by migration 0009.
         CheckConstraint("length(trim(event_type)) > 0", name="event_type_not_blank"),
         CheckConstraint("length(trim(aggregate_type)) > 0", name="aggregate_type_not_blank"),
         CheckConstraint("aggregate_version >= 0", name="aggregate_version_not_negative"),
