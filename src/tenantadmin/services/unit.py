@@ -58,6 +58,7 @@ class Unit:
     correlation_id: str
     store: EventStore
     condition: AppendCondition | None = None
+    recorded: bool = False  # whether the command appended its event: only then is there anything to seal after it
 
     def guard(self, boundary: Query) -> None:
         """Guard the decision by the events of ``boundary``: the command's event is refused if one is recorded after
@@ -118,9 +119,11 @@ class Unit:
             source=self.actor.source,
         )
         try:
-            return self.store.append([event], self.condition, connection=self.session.connection())
+            position = self.store.append([event], self.condition, connection=self.session.connection())
         except AppendConditionFailed:
             raise refusal or Conflict(CHANGED_MEANWHILE) from None
+        self.recorded = True
+        return position
 
     def saved(self, *rows: object) -> None:
         """Write the changes so far, and read ``rows`` back as the database now has them (defaults, triggers)."""
@@ -154,8 +157,9 @@ def unit(bind: Bind, actor: Actor, doing: Doing = "command") -> Iterator[Unit]:
     """A command's transaction, with what it records its event by."""
     with transaction(bind, doing) as session:
         user_id = session.scalar(sa.select(user_id_of(actor.email))) if actor.email else None
-        yield Unit(session, actor, user_id, str(uuid7()), store_of(bind))
-    if isinstance(bind, Engine):
+        work = Unit(session, actor, user_id, str(uuid7()), store_of(bind))
+        yield work
+    if work.recorded and isinstance(bind, Engine):
         sealed_after(bind)
 
 
